@@ -1,12 +1,22 @@
 import {
-  bcd, bcdTime, bytes, field, ifBytesRemain, list, struct, text, u16, u32, u8,
-  CodecError, ErrorCode, type FieldType,
+  bcd, bcdTime, bytes, field, ifBytesRemain, list, struct, text, textNul, u16, u32, u8,
+  CodecError, ErrorCode, type CodecContext, type FieldType, type Fields, type Reader,
 } from '../../src/codec/index.js';
 import { circleAreaBody, deleteAreasBody, polygonAreaBody, rectangleAreaBody, routeBody } from './areas.js';
 import { ALL, ONLY_2019, SINCE_2013, UNTIL_2013, message } from './define.js';
 import { paramItem } from './params.js';
 
 const until2011 = { until: 2011 } as const;
+
+/** STRING to the end of the body: NUL-terminated in 2011 (§0.1, §0.3), unterminated in 2013+. */
+const textToEnd = { 2011: textNul, 2013: text('toEnd'), 2019: text('toEnd') };
+
+/**
+ * An optional tail: on decode present when bytes remain; on encode present when the value is given
+ * (`ifBytesRemain` alone is always true on encode, so a body without the tail could not be encoded).
+ */
+const optionalTail = (name: string) => (o: Fields, c: CodecContext, r?: Reader): boolean =>
+  r === undefined ? o[name] !== undefined : ifBytesRemain(o, c, r);
 
 /** 0x8001 — the platform's general reply (result 4 = alarm handled, 2013+). */
 export const platformGeneralReply = message({
@@ -41,7 +51,7 @@ export const registerReply = message({
   body: struct([
     field('replySerial', u16),
     field('result', u8, { doc: '0 ok, 1 vehicle registered, 2 no such vehicle, 3 terminal registered, 4 no such terminal' }),
-    field('authCode', text('toEnd'), { when: (o) => o.result === 0 }),
+    field('authCode', textToEnd, { when: (o) => o.result === 0 }),
   ]),
 });
 
@@ -62,7 +72,7 @@ export const terminalControl = message({
   direction: 'down', editions: ALL, replies: [0x0001],
   body: struct([
     field('command', u8, { doc: '1 upgrade, 2 connect to server, 3 power off, 4 reset, 5 factory reset, 6/7 close comms' }),
-    field('parameters', text('toEnd'), { when: ifBytesRemain, doc: '`;`-separated fields of commands 1 and 2' }),
+    field('parameters', textToEnd, { when: optionalTail('parameters'), doc: '`;`-separated fields of commands 1 and 2' }),
   ]),
 });
 
@@ -120,7 +130,7 @@ export const textMessage = message({
   body: struct([
     field('flags', u8, { doc: 'bits §4.10.5' }),
     field('textType', u8, { since: 2019, doc: '1 notice, 2 service' }),
-    field('text', text('toEnd')),
+    field('text', textToEnd),
   ]),
 });
 
@@ -161,7 +171,7 @@ export const infoService = message({
 export const callBack = message({
   id: 0x8400, name: 'callBack', title: 'Call back', cn: '电话回拨',
   direction: 'down', editions: ALL, replies: [0x0001],
-  body: struct([field('listen', u8, { doc: '0 normal call, 1 listen' }), field('phone', text('toEnd'))]),
+  body: struct([field('listen', u8, { doc: '0 normal call, 1 listen' }), field('phone', textToEnd)]),
 });
 
 export const setPhoneBook = message({
@@ -265,7 +275,7 @@ export const mediaUploadReply = message({
   body: struct([
     field('replySerial', u16, until2011),
     field('mediaId', u32),
-    field('retransmit', list(u8, u16), { when: ifBytesRemain, doc: 'packet indexes to re-send; absent when complete' }),
+    field('retransmit', list(u8, u16), { when: optionalTail('retransmit'), doc: 'packet indexes to re-send; absent when complete' }),
   ]),
 });
 

@@ -97,7 +97,8 @@ function writeBasic(w: import('../../src/codec/index.js').Writer, v: Location): 
   w.u16(Math.round(v.speed * 10));
   w.u16(v.direction);
   const t = v.time === null || v.time === undefined ? NaN : new Date(v.time as Date | string).getTime();
-  writeBcdTime(t, w.buf, w.reserve(6), TIME_ZONE_GMT8_MS);
+  const at = w.reserve(6);
+  writeBcdTime(t, w.buf, at, TIME_ZONE_GMT8_MS);
 }
 
 function registryOf(ctx: CodecContext): ItemRegistry {

@@ -1,5 +1,5 @@
 import {
-  bcd, bcdTime, bytes, field, ifBytesRemain, list, sized, struct, switchOn, text, u16, u32, u8,
+  bcd, bcdTime, bytes, field, ifBytesRemain, list, sized, struct, switchOn, text, textNul, u16, u32, u8,
   type FieldType, type Fields,
 } from '../../src/codec/index.js';
 import { ALL, ONLY_2019, SINCE_2013, UNTIL_2013, message } from './define.js';
@@ -61,7 +61,7 @@ export const terminalRegister = message({
     field('model', { 2011: text(8, { pad: 0x20 }), 2013: text(20), 2019: text(30) }),
     field('terminalId', { 2011: text(7), 2013: text(7), 2019: text(30) }),
     field('plateColor', u8, { doc: '0 not plated (plate then holds the VIN), 1 blue, 2 yellow, 3 black, 4 white, 9 other' }),
-    field('plate', text('toEnd'), { doc: 'plate number, or VIN when plateColor is 0' }),
+    field('plate', { 2011: textNul, 2013: text('toEnd'), 2019: text('toEnd') }, { doc: 'plate number, or VIN when plateColor is 0; 2011: NUL-terminated (a missing NUL is tolerated)' }),
   ]),
 });
 
@@ -70,7 +70,7 @@ export const terminalAuth = message({
   id: 0x0102, name: 'terminalAuth', title: 'Terminal authentication', cn: '终端鉴权',
   direction: 'up', editions: ALL, replies: [0x8001],
   body: struct([
-    field('authCode', { 2011: text('toEnd'), 2013: text('toEnd'), 2019: text(u8) }),
+    field('authCode', { 2011: textNul, 2013: text('toEnd'), 2019: text(u8) }),
     field('imei', text(15), { since: 2019 }),
     field('softwareVersion', text(20), { since: 2019 }),
   ]),
@@ -219,7 +219,12 @@ export const driverIdentityReport = message({
     field('qualificationCode', { 2011: text(40), 2013: text(20), 2019: text(20) }, { when: (o, c) => c.edition === 2011 || cardRead(o) }),
     field('issuingAgency', text(u8), { when: (o, c) => c.edition === 2011 || cardRead(o) }),
     field('certificateExpiry', bcd(4), { ...since2013, when: cardRead, doc: 'YYYYMMDD' }),
-    field('driverIdCard', text(20), { ...since2013, when: (o, c, r) => cardRead(o) && (c.edition === 2019 || ifBytesRemain(o, c, r)) }),
+    // 2019 text: always present when the card was read. 2013: tolerated when bytes remain (decode)
+    // and written only when the value is given (encode), so a 2013 body without it round-trips.
+    field('driverIdCard', text(20), {
+      ...since2013,
+      when: (o, c, r) => cardRead(o) && (c.edition === 2019 || (r !== undefined ? r.pos < r.end : o.driverIdCard !== undefined)),
+    }),
   ]),
 });
 

@@ -68,7 +68,8 @@ export function bcdTime(zone: 'gmt8' | 'utc' = 'gmt8'): FieldType<Date | null> {
     write: (w, v) => {
       const ms = v === null ? NaN : v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : NaN;
       if (v !== null && Number.isNaN(ms)) throw encodeError('BCD[6] time', v, 'a Date, an ISO time or null');
-      writeBcdTime(ms, w.buf, w.reserve(6), offset);
+      const at = w.reserve(6);
+      writeBcdTime(ms, w.buf, at, offset);
     },
   };
 }

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { runDecode } from './decode.js';
+
+const USAGE = `fleetgate — JT/T 808 gateway and fleet-supervision engine
+
+Usage:
+  fleetgate decode --hex <hex> [--edition 2011|2013|2019] [--lenient]
+  fleetgate decode [--edition …] [--lenient] < frames.txt     (one hex frame or chunk per line)
+
+Options:
+  --hex <hex>        a frame (with or without its 0x7e flags) or several frames
+  --edition <year>   force the edition instead of detecting it (devices that set bit 14 wrongly)
+  --lenient          accept bad checksums and body lengths (reported under "problems")
+
+Commands still to come: serve, simulate, migrate (see the open issues).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command === undefined ? 1 : 0;
+  }
+  if (command === 'decode') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { hex: { type: 'string' }, edition: { type: 'string' }, lenient: { type: 'boolean', default: false } },
+      strict: true,
+    });
+    const edition = values.edition === undefined ? undefined : Number(values.edition);
+    if (edition !== undefined && edition !== 2011 && edition !== 2013 && edition !== 2019) {
+      process.stderr.write(`--edition must be 2011, 2013 or 2019, not ${values.edition}\n`);
+      return 1;
+    }
+    return runDecode({ hex: values.hex, edition, lenient: values.lenient ?? false }, process.stdin, process.stdout, process.stderr);
+  }
+  process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
