@@ -1,6 +1,6 @@
 import {
-  bcd, bcdTime, bytes, field, ifBytesRemain, list, struct, text, textNul, u16, u32, u8,
-  CodecError, ErrorCode, type CodecContext, type FieldType, type Fields, type Reader,
+  bcd, bcdTime, bytes, field, list, struct, text, textNul, u16, u32, u8,
+  CodecError, ErrorCode, type FieldType,
 } from '../../src/codec/index.js';
 import { circleAreaBody, deleteAreasBody, polygonAreaBody, rectangleAreaBody, routeBody } from './areas.js';
 import { ALL, ONLY_2019, SINCE_2013, UNTIL_2013, message } from './define.js';
@@ -10,13 +10,6 @@ const until2011 = { until: 2011 } as const;
 
 /** STRING to the end of the body: NUL-terminated in 2011 (§0.1, §0.3), unterminated in 2013+. */
 const textToEnd = { 2011: textNul, 2013: text('toEnd'), 2019: text('toEnd') };
-
-/**
- * An optional tail: on decode present when bytes remain; on encode present when the value is given
- * (`ifBytesRemain` alone is always true on encode, so a body without the tail could not be encoded).
- */
-const optionalTail = (name: string) => (o: Fields, c: CodecContext, r?: Reader): boolean =>
-  r === undefined ? o[name] !== undefined : ifBytesRemain(o, c, r);
 
 /** 0x8001 — the platform's general reply (result 4 = alarm handled, 2013+). */
 export const platformGeneralReply = message({
@@ -72,7 +65,7 @@ export const terminalControl = message({
   direction: 'down', editions: ALL, replies: [0x0001],
   body: struct([
     field('command', u8, { doc: '1 upgrade, 2 connect to server, 3 power off, 4 reset, 5 factory reset, 6/7 close comms' }),
-    field('parameters', textToEnd, { when: optionalTail('parameters'), doc: '`;`-separated fields of commands 1 and 2' }),
+    field('parameters', textToEnd, { optional: true, doc: '`;`-separated fields of commands 1 and 2' }),
   ]),
 });
 
@@ -275,7 +268,7 @@ export const mediaUploadReply = message({
   body: struct([
     field('replySerial', u16, until2011),
     field('mediaId', u32),
-    field('retransmit', list(u8, u16), { when: optionalTail('retransmit'), doc: 'packet indexes to re-send; absent when complete' }),
+    field('retransmit', list(u8, u16), { optional: true, doc: 'packet indexes to re-send; absent when complete' }),
   ]),
 });
 

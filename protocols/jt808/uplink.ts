@@ -1,5 +1,5 @@
 import {
-  bcd, bcdTime, bytes, field, ifBytesRemain, list, sized, struct, switchOn, text, textNul, u16, u32, u8,
+  bcd, bcdTime, bytes, field, list, sized, struct, switchOn, text, textNul, u16, u32, u8,
   type FieldType, type Fields,
 } from '../../src/codec/index.js';
 import { ALL, ONLY_2019, SINCE_2013, UNTIL_2013, message } from './define.js';
@@ -219,12 +219,9 @@ export const driverIdentityReport = message({
     field('qualificationCode', { 2011: text(40), 2013: text(20), 2019: text(20) }, { when: (o, c) => c.edition === 2011 || cardRead(o) }),
     field('issuingAgency', text(u8), { when: (o, c) => c.edition === 2011 || cardRead(o) }),
     field('certificateExpiry', bcd(4), { ...since2013, when: cardRead, doc: 'YYYYMMDD' }),
-    // 2019 text: always present when the card was read. 2013: tolerated when bytes remain (decode)
-    // and written only when the value is given (encode), so a 2013 body without it round-trips.
-    field('driverIdCard', text(20), {
-      ...since2013,
-      when: (o, c, r) => cardRead(o) && (c.edition === 2019 || (r !== undefined ? r.pos < r.end : o.driverIdCard !== undefined)),
-    }),
+    // 2019 text: present when the card was read; 2013-header devices often send it too. Read when
+    // bytes remain, written when given, so both layouts round-trip.
+    field('driverIdCard', text(20), { ...since2013, when: cardRead, optional: true }),
   ]),
 });
 

@@ -17,6 +17,11 @@ export interface FieldSpec {
   /** Unit of the decoded value (`km`, `km/h`, `s` …) and a one-line meaning, for the docs. */
   readonly unit?: string;
   readonly doc?: string;
+  /**
+   * A tail that devices may omit: decoded when bytes remain in the part, encoded when the value
+   * is given. Combines with `when`.
+   */
+  readonly optional?: boolean;
   /** Computes the value on encode from the others (a count held in its own field). */
   readonly derive?: (o: Fields) => unknown;
 }
@@ -30,13 +35,11 @@ export function field(
   return { name, type, ...opts };
 }
 
-/** Present only if bytes remain in the enclosing part: for tails that real devices omit. */
-export const ifBytesRemain = (_o: Fields, _c: CodecContext, r?: Reader): boolean => r === undefined || r.pos < r.end;
-
 interface Resolved {
   name: string;
   type: FieldType<any>;
   when: FieldSpec['when'];
+  optional: boolean;
   derive: FieldSpec['derive'];
 }
 
@@ -53,7 +56,7 @@ function resolve(fields: readonly FieldSpec[], edition: number): Resolved[] {
     if (f.until !== undefined && edition > f.until) continue;
     const type = isFieldType(f.type) ? f.type : f.type[edition];
     if (type === undefined) continue;
-    out.push({ name: f.name, type, when: f.when, derive: f.derive });
+    out.push({ name: f.name, type, when: f.when, optional: f.optional === true, derive: f.derive });
   }
   return out;
 }
@@ -71,10 +74,13 @@ function compileRead(fields: Resolved[]): ReadFn {
     args.push(`t${i}`);
     values.push(f.type);
     const store = `o[${JSON.stringify(f.name)}] = t${i}.read(r, ctx, o);`;
+    const tail = f.optional ? 'r.pos < r.end' : '';
     if (f.when) {
       args.push(`w${i}`);
       values.push(f.when);
-      lines.push(`if (w${i}(o, ctx, r)) ${store}`);
+      lines.push(`if (${tail ? `${tail} && ` : ''}w${i}(o, ctx, r)) ${store}`);
+    } else if (tail) {
+      lines.push(`if (${tail}) ${store}`);
     } else {
       lines.push(store);
     }
@@ -91,6 +97,7 @@ function writeFields(fields: Resolved[], w: Writer, v: Fields, ctx: CodecContext
   for (const f of fields) {
     if (f.when && !f.when(v, ctx)) continue;
     const value = f.derive ? f.derive(v) : v[f.name];
+    if (f.optional && value === undefined) continue;
     if (value === undefined) throw new CodecError(ErrorCode.ENCODE, `field "${f.name}" (${f.type.wire}) is missing`);
     try {
       f.type.write(w, value, ctx, v);
