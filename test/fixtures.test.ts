@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MESSAGES } from '../protocols/jt808/index.js';
 import {
-  FrameReader, decodeFrame, encodeMessage, messageToJson, normalise, type DecodeResult, type Jt808Message,
+  FrameReader, decodeFrame, decodeFrameAt, encodeMessage, messageToJson, normalise, type DecodeResult, type Jt808Message,
 } from '../src/protocol/jt808/index.js';
 import { contentOf, hexToBuf } from './support/hex.js';
 
@@ -31,7 +31,7 @@ function stream(chunks: Buffer[], edition?: Case['edition']): unknown[] {
   const out: unknown[] = [];
   const reader = new FrameReader();
   const sink = {
-    frame: (c: Buffer) => out.push(view(decodeFrame(c, { edition: edition === 2011 ? 2011 : undefined }))),
+    frame: (c: Buffer, s: number, e: number) => out.push(view(decodeFrameAt(c, s, e, { edition: edition === 2011 ? 2011 : undefined }))),
     error: (e: { code: string }) => out.push(e.code),
   };
   for (const c of chunks) reader.push(c, sink);

@@ -5,7 +5,7 @@ import { FrameReader, escapeFrame, unescape, xor } from '../src/protocol/jt808/i
 function collect(chunks: Buffer[], max?: number): (string | { error: string })[] {
   const out: (string | { error: string })[] = [];
   const r = new FrameReader(max);
-  for (const c of chunks) r.push(c, { frame: (f) => out.push(f.toString('hex')), error: (e: CodecError) => out.push({ error: e.code }) });
+  for (const c of chunks) r.push(c, { frame: (f, s, e) => out.push(f.toString('hex', s, e)), error: (e: CodecError) => out.push({ error: e.code }) });
   return out;
 }
 const b = (hex: string): Buffer => Buffer.from(hex.replace(/\s/g, ''), 'hex');
@@ -67,7 +67,7 @@ describe('FrameReader', () => {
   it('copies held bytes, so a reused chunk buffer cannot corrupt a frame', () => {
     const out: string[] = [];
     const r = new FrameReader();
-    const sink = { frame: (f: Buffer) => out.push(f.toString('hex')), error: () => undefined };
+    const sink = { frame: (f: Buffer, s: number, e: number) => out.push(f.toString('hex', s, e)), error: () => undefined };
     const chunk = b('7e0102');
     r.push(chunk, sink);
     chunk.fill(0xee);

@@ -106,11 +106,14 @@ const hex2 = (id: number): string => '0x' + id.toString(16).padStart(2, '0');
  */
 export class ItemRegistry {
   private readonly byId: (ItemDeclaration | undefined)[] = new Array(256).fill(undefined);
+  /** Per id: the one allowed length, -1 for any or several (checked against `sizes`), -2 unknown. */
+  private readonly fixedSize = new Int16Array(256).fill(-2);
   private readonly byName = new Map<string, ItemDeclaration>();
 
   constructor(items: readonly ItemDeclaration[] = standardItems()) {
     for (const it of items) {
       this.byId[it.id] = it;
+      this.fixedSize[it.id] = it.sizes?.length === 1 ? it.sizes[0]! : -1;
       this.byName.set(it.name, it);
     }
   }
@@ -154,11 +157,12 @@ export class ItemRegistry {
         r.pos = outerEnd;
         return;
       }
+      const size = this.fixedSize[id]!;
       const decl = this.byId[id];
       if (decl === undefined) {
         keepRaw(extras, hex2(id), buf.toString('hex', start, end));
-      } else if (decl.sizes !== undefined && !decl.sizes.includes(len)) {
-        addProblem(ctx, ErrorCode.ITEM_LENGTH, `item ${hex2(id)} (${decl.name}) has length ${len}, expected ${decl.sizes.join(' or ')}`);
+      } else if (size !== len && (size !== -1 || (decl.sizes !== undefined && !decl.sizes.includes(len)))) {
+        addProblem(ctx, ErrorCode.ITEM_LENGTH, `item ${hex2(id)} (${decl.name}) has length ${len}, expected ${(decl.sizes ?? []).join(' or ')}`);
         keepRaw(extras, hex2(id), buf.toString('hex', start, end));
       } else {
         r.pos = start;

@@ -1,6 +1,6 @@
 import {
   CodecError, ErrorCode, TIME_ZONE_GMT8_MS, readBcdTime, writeBcdTime,
-  type CodecContext, type FieldType,
+  type CodecContext, type FieldType, type Reader, type Writer,
 } from '../../src/codec/index.js';
 import { AlarmWord, FlagWord, StatusWord } from './bits.js';
 import { STANDARD_ITEMS, type ItemRegistry } from './extras.js';
@@ -11,23 +11,92 @@ export interface Jt808Services {
   items?: ItemRegistry;
 }
 
-/** The decoded 0x0200 body (also inside 0x0201, 0x0500, each 0x0704 item, and 0x0801/0x0802 without extras). */
-export interface Location {
-  alarm: AlarmWord;
-  status: StatusWord;
-  /** Signed degrees: negative south (status bit 2) / west (bit 3). */
+/** A location as given to the encoder: the shape of `Location`, with plain values allowed. */
+export interface LocationInput {
+  alarm: number | FlagWord;
+  status: number | FlagWord;
   latitude: number;
   longitude: number;
-  /** Metres. */
   altitude: number;
-  /** km/h (1/10 km/h on the wire). */
   speed: number;
-  /** Degrees 0–359, north = 0, clockwise. */
   direction: number;
-  /** UTC instant of the terminal's GMT+8 BCD time; null when the terminal sent no valid time. */
-  time: Date | null;
-  /** Additional items by name (`mileage` km, `fuel` L …); unknown ids as hex under `0xNN`. */
+  time: Date | string | null;
   extras?: Record<string, unknown>;
+}
+
+/**
+ * The decoded 0x0200 body (also inside 0x0201, 0x0500, each 0x0704 item, and 0x0801/0x0802
+ * without extras). Words and time are kept as numbers and turned into objects on access: a
+ * gateway decodes every position of every vehicle, and most are stored, not inspected.
+ */
+export class Location {
+  constructor(
+    /** Edition whose bit meanings apply. */
+    readonly edition: number,
+    /** Raw alarm word (§4.3). */
+    readonly alarmValue: number,
+    /** Raw status word (§4.4). */
+    readonly statusValue: number,
+    /** Latitude in signed millionths of a degree (negative south, status bit 2). */
+    readonly latitudeE6: number,
+    /** Longitude in signed millionths of a degree (negative west, status bit 3). */
+    readonly longitudeE6: number,
+    /** Metres. */
+    readonly altitude: number,
+    /** Speed in 1/10 km/h, as on the wire. */
+    readonly speed10: number,
+    /** Degrees 0–359, north = 0, clockwise. */
+    readonly direction: number,
+    /** Epoch seconds of the terminal's GMT+8 BCD time; NaN when the terminal sent no valid time. */
+    readonly timeSec: number,
+    /** Additional items by name (`mileage` km, `fuel` L …); unknown ids as hex under `0xNN`. */
+    public extras: Record<string, unknown> | undefined,
+  ) {}
+  // Integers on the object (small integers need no heap box); units converted on access.
+
+  /** Signed degrees. */
+  get latitude(): number {
+    return this.latitudeE6 / 1e6;
+  }
+
+  get longitude(): number {
+    return this.longitudeE6 / 1e6;
+  }
+
+  /** km/h. */
+  get speed(): number {
+    return this.speed10 / 10;
+  }
+
+  /** Alarm word with named flags (§4.3, per edition). */
+  get alarm(): AlarmWord {
+    return new AlarmWord(this.alarmValue, this.edition);
+  }
+
+  /** Status word with named flags and load state (§4.4). */
+  get status(): StatusWord {
+    return new StatusWord(this.statusValue, this.edition);
+  }
+
+  /** UTC instant of the terminal's time; null when it sent none. */
+  get time(): Date | null {
+    return Number.isNaN(this.timeSec) ? null : new Date(this.timeSec * 1000);
+  }
+
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      alarm: this.alarm.toJSON(),
+      status: this.status.toJSON(),
+      latitude: this.latitude,
+      longitude: this.longitude,
+      altitude: this.altitude,
+      speed: this.speed,
+      direction: this.direction,
+      time: this.time?.toISOString() ?? null,
+    };
+    if (this.extras) out.extras = this.extras;
+    return out;
+  }
 }
 
 /**
@@ -47,25 +116,24 @@ export interface Location {
  * Written out by hand rather than through `struct`: this is the hot path of the whole system
  * (every position of every vehicle), and the sign and unit conversions are per-field logic.
  */
-function readBasic(r: import('../../src/codec/index.js').Reader, ctx: CodecContext): Location {
+function readBasic(r: Reader, ctx: CodecContext): Location {
   const p = r.take(28, 'location basic block');
   const b = r.buf;
-  const alarmRaw = b.readUInt32BE(p);
-  const statusRaw = b.readUInt32BE(p + 4);
-  const lat = b.readUInt32BE(p + 8) / 1e6;
-  const lon = b.readUInt32BE(p + 12) / 1e6;
-  const ms = readBcdTime(b, p + 22, TIME_ZONE_GMT8_MS);
-  return {
-    alarm: new AlarmWord(alarmRaw, ctx.edition),
-    status: new StatusWord(statusRaw, ctx.edition),
-    latitude: statusRaw & 4 ? -lat : lat,
-    longitude: statusRaw & 8 ? -lon : lon,
-    altitude: (b[p + 16]! << 8) | b[p + 17]!,
-    speed: ((b[p + 18]! << 8) | b[p + 19]!) / 10,
-    direction: (b[p + 20]! << 8) | b[p + 21]!,
-    time: Number.isNaN(ms) ? null : new Date(ms),
-    extras: undefined,
-  };
+  const status = b.readUInt32BE(p + 4);
+  const lat = b.readUInt32BE(p + 8);
+  const lon = b.readUInt32BE(p + 12);
+  return new Location(
+    ctx.edition,
+    b.readUInt32BE(p),
+    status,
+    status & 4 ? -lat : lat,
+    status & 8 ? -lon : lon,
+    (b[p + 16]! << 8) | b[p + 17]!,
+    (b[p + 18]! << 8) | b[p + 19]!,
+    (b[p + 20]! << 8) | b[p + 21]!,
+    readBcdTime(b, p + 22, TIME_ZONE_GMT8_MS) / 1000,
+    undefined,
+  );
 }
 
 function wordValue(v: unknown, what: string): number {
@@ -83,7 +151,7 @@ function coord(v: unknown, max: number, what: string): number {
   return Math.round(Math.abs(v) * 1e6);
 }
 
-function writeBasic(w: import('../../src/codec/index.js').Writer, v: Location): void {
+function writeBasic(w: Writer, v: LocationInput): void {
   if (v === null || typeof v !== 'object') throw new CodecError(ErrorCode.ENCODE, 'location must be an object');
   let status = wordValue(v.status, 'status');
   // The sign of the coordinates is the hemisphere bit: keep them consistent (§4.4 bits 2, 3).
@@ -96,7 +164,7 @@ function writeBasic(w: import('../../src/codec/index.js').Writer, v: Location): 
   w.u16(v.altitude);
   w.u16(Math.round(v.speed * 10));
   w.u16(v.direction);
-  const t = v.time === null || v.time === undefined ? NaN : new Date(v.time as Date | string).getTime();
+  const t = v.time === null || v.time === undefined ? NaN : new Date(v.time).getTime();
   const at = w.reserve(6);
   writeBcdTime(t, w.buf, at, TIME_ZONE_GMT8_MS);
 }
@@ -106,7 +174,7 @@ function registryOf(ctx: CodecContext): ItemRegistry {
 }
 
 /** The full 0x0200 body: basic block plus additional items to the end of the enclosing part. */
-export const locationBody: FieldType<Location> = {
+export const locationBody: FieldType<Location | LocationInput> = {
   wire: '0x0200 body (28 bytes + items)',
   read: (r, ctx) => {
     const loc = readBasic(r, ctx);
@@ -124,12 +192,8 @@ export const locationBody: FieldType<Location> = {
 };
 
 /** Only the 28-byte basic block (0x0801 and 0x0802 embed it without items). */
-export const locationBasic: FieldType<Location> = {
+export const locationBasic: FieldType<Location | LocationInput> = {
   wire: '0x0200 basic block BYTE[28]',
-  read: (r, ctx) => {
-    const loc = readBasic(r, ctx);
-    delete loc.extras;
-    return loc;
-  },
+  read: (r, ctx) => readBasic(r, ctx),
   write: (w, v) => writeBasic(w, v),
 };

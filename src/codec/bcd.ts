@@ -9,10 +9,30 @@ function bcdByte(b: number): number {
   return hi > 9 || lo > 9 ? -1 : hi * 10 + lo;
 }
 
-/** BCD digits as a string; the hex of the bytes is exactly their digits (§0.3 BCD[n]). */
+/** Two hex digits per byte value: BCD digits are the hex of their bytes (§0.3 BCD[n]). */
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/**
+ * BCD digits as a string (a non-decimal nibble shows as its hex letter). Concatenating table
+ * entries beats Buffer#toString('hex') for the 6–10 bytes of a phone number: no native call.
+ */
 export function readBcdDigits(buf: Buffer, start: number, n: number): string {
-  return buf.toString('hex', start, start + n);
+  let s = '';
+  for (let i = start; i < start + n; i++) s += HEX_PAIRS[buf[i]!]!;
+  return s;
 }
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Writes a digit string right-aligned into n BCD bytes, left-padded with zeros. */
 export function bcdDigitsToBytes(digits: string, n: number): Buffer {
@@ -34,10 +54,11 @@ export function readBcdTime(buf: Buffer, p: number, offsetMs = CHINA_OFFSET_MS):
   const hh = bcdByte(buf[p + 3]!);
   const mi = bcdByte(buf[p + 4]!);
   const ss = bcdByte(buf[p + 5]!);
-  if ((yy | mo | dd | hh | mi | ss) < 0 || mo < 1 || mo > 12 || dd < 1 || dd > 31 || hh > 23 || mi > 59 || ss > 59) {
+  if ((yy | mo | dd | hh | mi | ss) < 0 || mo < 1 || mo > 12 || dd < 1 || dd > DAYS_IN_MONTH[mo - 1]! || hh > 23 || mi > 59 || ss > 59) {
     return NaN;
   }
-  return Date.UTC(2000 + yy, mo - 1, dd, hh, mi, ss) - offsetMs;
+  if (mo === 2 && dd === 29 && yy % 4 !== 0) return NaN;
+  return (daysFromCivil(2000 + yy, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss) * 1000 - offsetMs;
 }
 
 /** Epoch milliseconds to BCD[6] in the given zone; NaN writes six zero bytes. */

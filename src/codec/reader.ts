@@ -1,13 +1,19 @@
-import { CodecError, ErrorCode } from './errors.js';
+import { CodecError, ErrorCode, type Problem } from './errors.js';
 
 /**
  * A cursor over one message body. Every read is bounds-checked against `end`, which may be
- * narrowed for a nested length-prefixed part (see `limit`). One instance is reused per decode.
+ * narrowed for a nested length-prefixed part (see `limit`).
+ *
+ * It also carries the decode context (edition, problems, services), so one decode allocates
+ * one object for both: `decodeStruct(r, r)`. See CodecContext in types.ts.
  */
 export class Reader {
   buf: Buffer;
   pos: number;
   end: number;
+  edition = 0;
+  problems: Problem[] | undefined = undefined;
+  services: unknown = undefined;
 
   constructor(buf: Buffer, start = 0, end = buf.length) {
     this.buf = buf;

@@ -1,10 +1,8 @@
-import { CodecError, ErrorCode, Reader, type CodecContext, type Problem } from '../../codec/index.js';
-import {
-  MESSAGES, STANDARD_ITEMS, type Edition, type ItemRegistry, type Jt808Services, type MessageDeclaration,
-} from '../../../protocols/jt808/index.js';
-import { unescape, xor } from './framing.js';
+import { CodecError, ErrorCode, Reader, type Problem } from '../../codec/index.js';
+import { MESSAGES, type Edition, type ItemRegistry, type MessageDeclaration } from '../../../protocols/jt808/index.js';
+import { ESC, unescape, xor } from './framing.js';
 
-/** Per-terminal decoding policy (the session keeps one per terminal). */
+/** Per-terminal decoding policy (the session keeps one per terminal). Also the decode's services (Jt808Services). */
 export interface DecodeOptions {
   /**
    * Force an edition instead of detecting it: 2011/2013 read a 2013 header even when bit 14 is
@@ -62,45 +60,84 @@ export interface Jt808Error {
 export type DecodeResult = { ok: true; message: Jt808Message } | { ok: false; error: Jt808Error };
 
 const MIN_FRAME = 13; // 12-byte 2011/2013 header + checksum
+const NO_PARENT = Object.freeze({}) as Record<string, unknown>;
 
 function fail(code: ErrorCode, message: string, partial?: Partial<Jt808Error>): DecodeResult {
   return { ok: false, error: { code, message, ...partial } };
 }
 
-/** Header layout for an edition: [header length, phone bytes]. */
-function headerShape(is2019: boolean, sub: boolean): [number, number] {
-  return is2019 ? [sub ? 21 : 17, 10] : [sub ? 16 : 12, 6];
+/** Header length for an edition (§2.1): 12/16 bytes (2011/2013), 17/21 (2019), with sub-package fields. */
+function headerLengthOf(is2019: boolean, sub: boolean): number {
+  return (is2019 ? 17 : 12) + (sub ? 4 : 0);
 }
+
+const DEFAULT_OPTIONS: DecodeOptions = Object.freeze({});
+const EMPTY_BUFFER = Buffer.alloc(0);
+
+class ScratchReader extends Reader {
+  busy = false;
+  constructor() {
+    super(EMPTY_BUFFER);
+  }
+}
+const scratch = new ScratchReader();
+/** The body of a message declared empty (heartbeat, 0x8104 …): shared, immutable. */
+const EMPTY_BODY: Record<string, unknown> = Object.freeze({});
 
 /**
  * Decodes one frame from the escaped bytes between its flags (JT/T 808 §1–§2, §6): unescape,
  * verify the XOR, read the 2011/2013 or 2019 header, check the body length, and decode the
  * body by its declaration. Never throws for bad input: every failure is a coded error value.
  */
-export function decodeFrame(content: Buffer, opts: DecodeOptions = {}): DecodeResult {
-  let raw: Buffer;
-  try {
-    raw = unescape(content);
-  } catch (e) {
-    return fail((e as CodecError).code, (e as CodecError).message);
+export function decodeFrame(content: Buffer, opts: DecodeOptions = DEFAULT_OPTIONS): DecodeResult {
+  return decodeFrameAt(content, 0, content.length, opts);
+}
+
+/**
+ * decodeFrame over content[start, end): the frame reader hands out ranges of the socket chunk,
+ * so a frame without escapes is decoded in place, with no copy and no view allocated.
+ */
+export function decodeFrameAt(content: Buffer, start: number, end: number, opts: DecodeOptions = DEFAULT_OPTIONS): DecodeResult {
+  // One pass over the common case: XOR everything (header, body and check code XOR to zero when
+  // the check code is right) and stop at the first 0x7d, which means the frame must be unescaped.
+  let raw = content;
+  let o = start;
+  let e = end;
+  let all = 0;
+  let i = start;
+  for (; i < end; i++) {
+    const b = content[i]!;
+    if (b === ESC) break;
+    all ^= b;
   }
-  const n = raw.length;
+  if (i < end) {
+    try {
+      raw = unescape(content.subarray(start, end));
+    } catch (err) {
+      return fail((err as CodecError).code, (err as CodecError).message);
+    }
+    o = 0;
+    e = raw.length;
+    all = xor(raw, 0, e);
+  }
+  const n = e - o;
   if (n < MIN_FRAME) return fail(ErrorCode.TRUNCATED, `frame of ${n} bytes is shorter than a header and checksum (${MIN_FRAME})`);
 
-  const msgId = (raw[0]! << 8) | raw[1]!;
-  const props = (raw[2]! << 8) | raw[3]!;
+  const msgId = (raw[o]! << 8) | raw[o + 1]!;
+  const props = (raw[o + 2]! << 8) | raw[o + 3]!;
   const sub = (props & 0x2000) !== 0;
   const flag2019 = (props & 0x4000) !== 0;
   const is2019 = opts.edition === undefined ? flag2019 : opts.edition === 2019;
-  const [headerLength, phoneBytes] = headerShape(is2019, sub);
+  const headerLength = headerLengthOf(is2019, sub);
+  const phoneBytes = is2019 ? 10 : 6;
   if (n - 1 < headerLength) return fail(ErrorCode.TRUNCATED, `frame of ${n} bytes is shorter than its ${headerLength}-byte header`, { msgId });
-  const phoneAt = is2019 ? 5 : 4;
+  const phoneAt = o + (is2019 ? 5 : 4);
   const terminal = raw.toString('hex', phoneAt, phoneAt + phoneBytes);
   const serial = (raw[phoneAt + phoneBytes]! << 8) | raw[phoneAt + phoneBytes + 1]!;
 
-  const checksum = raw[n - 1]!;
-  const computed = xor(raw, 0, n - 1);
-  const checksumOk = computed === checksum;
+  const checksum = raw[e - 1]!;
+  const computed = all ^ checksum;
+  const checksumOk = all === 0;
   if (!checksumOk && opts.checksum !== 'accept') {
     return fail(ErrorCode.CHECKSUM, `check code 0x${hex2(checksum)} but header and body XOR to 0x${hex2(computed)}`, { msgId, terminal, serial });
   }
@@ -117,38 +154,36 @@ export function decodeFrame(content: Buffer, opts: DecodeOptions = {}): DecodeRe
     (problems ??= []).push({ code: ErrorCode.CHECKSUM, message: `check code 0x${hex2(checksum)} accepted, XOR is 0x${hex2(computed)}` });
   }
 
-  const bodyStart = headerLength;
-  const bodyEnd = n - 1;
-  const headerEdition: Edition = is2019 ? 2019 : opts.edition === 2011 ? 2011 : 2013;
+  const bodyStart = o + headerLength;
+  const bodyEnd = e - 1;
+  const decl = MESSAGES.get(msgId);
   const message: Jt808Message = {
     msgId,
-    msgName: undefined,
+    msgName: decl?.name,
     terminal,
     serial,
-    version: headerEdition,
-    protocolVersion: is2019 ? raw[4]! : undefined,
+    version: is2019 ? 2019 : opts.edition === 2011 ? 2011 : 2013,
+    protocolVersion: is2019 ? raw[o + 4]! : undefined,
     encryption: (props >> 10) & 7,
-    subpackage: sub ? { total: (raw[headerLength - 4]! << 8) | raw[headerLength - 3]!, index: (raw[headerLength - 2]! << 8) | raw[headerLength - 1]! } : undefined,
+    subpackage: sub ? { total: (raw[bodyStart - 4]! << 8) | raw[bodyStart - 3]!, index: (raw[bodyStart - 2]! << 8) | raw[bodyStart - 1]! } : undefined,
     body: undefined,
     raw: undefined,
     checksumOk,
     problems,
   };
-  const decl = MESSAGES.get(msgId);
-  message.msgName = decl?.name;
 
   if (message.subpackage && message.subpackage.total > 1) {
     // A part of a split message: its body is a fragment; decode after reassembly (decodeBody).
-    message.raw = raw.subarray(bodyStart, bodyEnd);
+    message.raw = Buffer.from(raw.subarray(bodyStart, bodyEnd));
     return { ok: true, message };
   }
   if (message.encryption !== 0) {
-    message.raw = raw.subarray(bodyStart, bodyEnd);
+    message.raw = Buffer.from(raw.subarray(bodyStart, bodyEnd));
     addProblem(message, ErrorCode.ENCRYPTED, `body encrypted (mode ${message.encryption}); left raw`);
     return { ok: true, message };
   }
   if (!decl) {
-    message.raw = raw.subarray(bodyStart, bodyEnd);
+    message.raw = Buffer.from(raw.subarray(bodyStart, bodyEnd));
     addProblem(message, ErrorCode.UNKNOWN_MESSAGE, `no declaration for message 0x${msgId.toString(16).padStart(4, '0')}; body kept raw`);
     return { ok: true, message };
   }
@@ -160,7 +195,7 @@ export function decodeFrame(content: Buffer, opts: DecodeOptions = {}): DecodeRe
  * Decodes a body that arrived split (after reassembly) or from elsewhere (0x0704 replay, MQTT).
  * `message` supplies the header values; its body, raw and problems are filled in.
  */
-export function decodeBody(message: Jt808Message, body: Buffer, opts: DecodeOptions = {}): DecodeResult {
+export function decodeBody(message: Jt808Message, body: Buffer, opts: DecodeOptions = DEFAULT_OPTIONS): DecodeResult {
   const decl = MESSAGES.get(message.msgId);
   if (!decl) {
     message.raw = body;
@@ -177,23 +212,34 @@ function decodeInto(message: Jt808Message, decl: MessageDeclaration, buf: Buffer
   message.version = edition;
   if (decl.body === null) {
     if (end > start) addTrailing(message, buf, start, end);
-    message.body = {};
+    message.body = EMPTY_BODY;
     return undefined;
   }
-  const services: Jt808Services = { items: opts.items ?? STANDARD_ITEMS };
-  const ctx: CodecContext = { edition, problems: message.problems, services };
-  const r = new Reader(buf, start, end);
+  // The reader is the context too, and the options are the services (they hold `items`). A
+  // decode is synchronous, so one scratch reader serves every decode; a nested decode (a vendor
+  // item type decoding a frame inside a frame) finds it busy and takes its own.
+  const r = scratch.busy ? new ScratchReader() : scratch;
+  r.busy = true;
+  r.reset(buf, start, end);
+  r.edition = edition;
+  r.problems = message.problems;
+  r.services = opts;
   try {
-    message.body = decl.body.read(r, ctx, {}) as Record<string, unknown>;
+    message.body = decl.body.read(r, r, NO_PARENT) as Record<string, unknown>;
+    message.problems = r.problems;
+    if (r.pos < end) addTrailing(message, buf, r.pos, end);
+    return undefined;
   } catch (e) {
     if (!(e instanceof CodecError)) throw e;
     return fail(e.code, `0x${message.msgId.toString(16).padStart(4, '0')} ${decl.name} (${edition}): ${e.message}`, {
       msgId: message.msgId, terminal: message.terminal, serial: message.serial,
     });
+  } finally {
+    r.busy = false;
+    r.reset(EMPTY_BUFFER, 0, 0);
+    r.problems = undefined;
+    r.services = undefined;
   }
-  message.problems = ctx.problems;
-  if (r.pos < end) addTrailing(message, buf, r.pos, end);
-  return undefined;
 }
 
 function addTrailing(message: Jt808Message, buf: Buffer, from: number, end: number): void {
@@ -209,7 +255,7 @@ function addProblem(message: Jt808Message, code: ErrorCode, text: string): void 
 function editionHint(props: number, n: number, flag2019: boolean, is2019: boolean): string {
   const declared = props & 0x3ff;
   const sub = (props & 0x2000) !== 0;
-  const [otherHeader] = headerShape(!is2019, sub);
+  const otherHeader = headerLengthOf(!is2019, sub);
   if (n - 1 - otherHeader !== declared) return '';
   const other = is2019 ? '2013' : '2019';
   return flag2019 === is2019

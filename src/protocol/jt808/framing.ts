@@ -69,8 +69,11 @@ export function escapeFrame(raw: Buffer): Buffer {
 }
 
 export interface FrameSink {
-  /** The escaped bytes between two flags (never empty). Valid only during the call unless copied. */
-  frame(content: Buffer): void;
+  /**
+   * The escaped bytes between two flags, buf[start, end) (never empty): a range of the pushed
+   * chunk (no copy, no view allocated) or of a joined buffer. Valid only during the call.
+   */
+  frame(buf: Buffer, start: number, end: number): void;
   /** Bytes that could not be a frame: before the first flag, or a frame over the size limit. */
   error(err: CodecError): void;
 }
@@ -117,14 +120,14 @@ export class FrameReader {
       if (this.discarding) {
         this.discarding = false;
       } else if (this.partsLength === 0) {
-        if (idx > pos) this.emit(chunk.subarray(pos, idx), sink);
+        if (idx > pos) this.emit(chunk, pos, idx, sink);
       } else {
         this.hold(chunk.subarray(pos, idx), sink);
         if (!this.discarding) {
           const content = Buffer.concat(this.parts, this.partsLength);
           this.parts = [];
           this.partsLength = 0;
-          this.emit(content, sink);
+          this.emit(content, 0, content.length, sink);
         }
         this.discarding = false;
       }
@@ -139,12 +142,12 @@ export class FrameReader {
     this.discarding = false;
   }
 
-  private emit(content: Buffer, sink: FrameSink): void {
-    if (content.length > this.maxFrameBytes) {
-      sink.error(new CodecError(ErrorCode.FRAME_TOO_LONG, `frame of ${content.length} bytes exceeds ${this.maxFrameBytes}`));
+  private emit(buf: Buffer, start: number, end: number, sink: FrameSink): void {
+    if (end - start > this.maxFrameBytes) {
+      sink.error(new CodecError(ErrorCode.FRAME_TOO_LONG, `frame of ${end - start} bytes exceeds ${this.maxFrameBytes}`));
       return;
     }
-    sink.frame(content);
+    sink.frame(buf, start, end);
   }
 
   private hold(piece: Buffer, sink: FrameSink): void {

@@ -1,6 +1,6 @@
 import type { CodecError } from '../../codec/index.js';
-import { decodeFrame, type DecodeOptions, type DecodeResult } from './decoder.js';
-import { FrameReader } from './framing.js';
+import { decodeFrameAt, type DecodeOptions, type DecodeResult } from './decoder.js';
+import { FrameReader, type FrameSink } from './framing.js';
 
 /**
  * Frame reader + decoder for one byte stream (one TCP connection): every chunk yields zero or
@@ -8,6 +8,12 @@ import { FrameReader } from './framing.js';
  */
 export class Jt808StreamDecoder {
   private readonly frames: FrameReader;
+  private onResult: (r: DecodeResult) => void = () => undefined;
+  /** One sink for the life of the stream: no closure allocated per chunk. */
+  private readonly sink: FrameSink = {
+    frame: (buf, start, end) => this.onResult(decodeFrameAt(buf, start, end, this.options)),
+    error: (e: CodecError) => this.onResult({ ok: false, error: { code: e.code, message: e.message } }),
+  };
 
   constructor(
     public options: DecodeOptions = {},
@@ -21,10 +27,8 @@ export class Jt808StreamDecoder {
   }
 
   push(chunk: Buffer, onResult: (r: DecodeResult) => void): void {
-    this.frames.push(chunk, {
-      frame: (content) => onResult(decodeFrame(content, this.options)),
-      error: (e: CodecError) => onResult({ ok: false, error: { code: e.code, message: e.message } }),
-    });
+    this.onResult = onResult;
+    this.frames.push(chunk, this.sink);
   }
 
   reset(): void {
