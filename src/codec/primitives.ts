@@ -177,18 +177,29 @@ export function list<T>(count: Count, item: FieldType<T>, opts: ListOptions = {}
     read: (r, ctx, p) => {
       const out: T[] = [];
       const n = count === 'toEnd' ? Infinity : typeof count === 'number' ? count : typeof count === 'function' ? count(p) : count.read(r, ctx, p);
+      // Every item takes at least one byte: a count beyond the bytes left is malformed, and
+      // saying so now keeps a corrupt count from growing the array.
+      if (n !== Infinity && n > r.remaining) {
+        const err = new CodecError(ErrorCode.TRUNCATED, `list declares ${n} item(s) but only ${r.remaining} byte(s) remain`);
+        if (!opts.tolerant) throw err;
+        addProblem(ctx, err.code, err.message);
+      }
       for (let i = 0; i < n && (n !== Infinity || r.pos < r.end); i++) {
+        const before = r.pos;
         if (!opts.tolerant) {
           out.push(item.read(r, ctx, p));
-          continue;
+        } else {
+          try {
+            out.push(item.read(r, ctx, p));
+          } catch (e) {
+            if (!(e instanceof CodecError)) throw e;
+            addProblem(ctx, e.code, `item ${i + 1} of ${n === Infinity ? 'the list' : n}: ${e.message}`);
+            r.pos = r.end;
+            break;
+          }
         }
-        try {
-          out.push(item.read(r, ctx, p));
-        } catch (e) {
-          if (!(e instanceof CodecError)) throw e;
-          addProblem(ctx, e.code, `item ${i + 1} of ${n === Infinity ? 'the list' : n}: ${e.message}`);
-          r.pos = r.end;
-          break;
+        if (r.pos === before) {
+          throw new CodecError(ErrorCode.BAD_VALUE, `list item ${i + 1} of ${wire} took no bytes: its count or layout is wrong`);
         }
       }
       return out;

@@ -17,7 +17,11 @@ export function messageToJson(m: Jt808Message): Record<string, unknown> {
   if (m.subpackage) out.subpackage = m.subpackage;
   if (m.encryption) out.encryption = m.encryption;
   if (!m.checksumOk) out.checksumOk = false;
-  if (m.body) Object.assign(out, m.body);
+  if (m.body) {
+    // A body with its own JSON form (a Location keeps integers and exposes units) flattens that.
+    const body = m.body as { toJSON?: () => Record<string, unknown> };
+    Object.assign(out, typeof body.toJSON === 'function' ? body.toJSON() : body);
+  }
   if (m.raw) out.raw = m.raw;
   if (m.problems) out.problems = m.problems;
   return normalise(out) as Record<string, unknown>;
