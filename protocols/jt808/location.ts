@@ -11,6 +11,19 @@ export interface Jt808Services {
   items?: ItemRegistry;
 }
 
+/** The location's fields for the docs: [JSON name, wire, unit, meaning]. */
+export const LOCATION_FIELDS: readonly (readonly [string, string, string, string])[] = [
+  ['alarm', 'DWORD', '', 'alarm word §4.3: `{ value, flags }`, names per edition'],
+  ['status', 'DWORD', '', 'status word §4.4: `{ value, flags, load }`'],
+  ['latitude', 'DWORD ÷1e6', 'degree', 'negative when status bit 2 (south)'],
+  ['longitude', 'DWORD ÷1e6', 'degree', 'negative when status bit 3 (west)'],
+  ['altitude', 'WORD', 'm', ''],
+  ['speed', 'WORD ÷10', 'km/h', ''],
+  ['direction', 'WORD', 'degree', '0–359, north = 0, clockwise'],
+  ['time', 'BCD[6]', 'ISO 8601 UTC', 'YYMMDDhhmmss sent in GMT+8; null when not a valid time'],
+  ['extras', 'id BYTE, len BYTE, value … to end', '', 'additional items by name (table below); unknown ids as hex under `0xNN`'],
+];
+
 /** A location as given to the encoder: the shape of `Location`, with plain values allowed. */
 export interface LocationInput {
   alarm: number | FlagWord;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { catalogueMarkdown } from './catalogue.js';
 import { runDecode } from './decode.js';
 
 const USAGE = `fleetgate — JT/T 808 gateway and fleet-supervision engine
@@ -7,6 +8,7 @@ const USAGE = `fleetgate — JT/T 808 gateway and fleet-supervision engine
 Usage:
   fleetgate decode --hex <hex> [--edition 2011|2013|2019] [--lenient]
   fleetgate decode [--edition …] [--lenient] < frames.txt     (one hex frame or chunk per line)
+  fleetgate messages        the declared messages, fields and units, as Markdown
 
 Options:
   --hex <hex>        a frame (with or without its 0x7e flags) or several frames
@@ -33,6 +35,10 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     return runDecode({ hex: values.hex, edition, lenient: values.lenient ?? false }, process.stdin, process.stdout, process.stderr);
+  }
+  if (command === 'messages') {
+    process.stdout.write(catalogueMarkdown());
+    return 0;
   }
   process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
   return 1;

@@ -114,7 +114,7 @@ export interface StructType<T extends Fields = Fields> extends FieldType<T> {
   readonly isStruct: true;
   readonly fields: readonly FieldSpec[];
   /** The fields that apply in one edition, in wire order (for docs and tests). */
-  fieldsFor(edition: number): { name: string; wire: string; unit?: string; doc?: string }[];
+  fieldsFor(edition: number): { name: string; wire: string; unit?: string; doc?: string; conditional: boolean }[];
 }
 
 /**
@@ -143,7 +143,7 @@ export function struct<T extends Fields = Fields>(fields: readonly FieldSpec[]):
     fieldsFor: (edition) =>
       layout(edition).map((f) => {
         const spec = fields.find((s) => s.name === f.name)!;
-        return { name: f.name, wire: f.type.wire, unit: spec.unit, doc: spec.doc };
+        return { name: f.name, wire: f.type.wire, unit: spec.unit, doc: spec.doc, conditional: f.when !== undefined || f.optional };
       }),
   };
 }
