@@ -1,0 +1,33 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric fleetgate exports, in a private registry created at start-up and passed in.
+ * Label names are fixed here; there is never a label per terminal.
+ */
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'fleetgate_process_' });
+  const r = [registry];
+  return {
+    registry,
+    connections: new Gauge({ name: 'fleetgate_connections', help: 'Open terminal connections (TCP and MQTT ingress)', labelNames: ['transport'] as const, registers: r }),
+    connectionsTotal: new Counter({ name: 'fleetgate_connections_total', help: 'Connections accepted', labelNames: ['transport'] as const, registers: r }),
+    connectionsClosed: new Counter({ name: 'fleetgate_connections_closed_total', help: 'Connections closed, by reason', labelNames: ['reason'] as const, registers: r }),
+    sessions: new Gauge({ name: 'fleetgate_sessions', help: 'Sessions by state', labelNames: ['state'] as const, registers: r }),
+    frames: new Counter({ name: 'fleetgate_frames_total', help: 'Frames by message id and direction', labelNames: ['msg_id', 'direction'] as const, registers: r }),
+    errors: new Counter({ name: 'fleetgate_errors_total', help: 'Malformed input and refusals, by error code', labelNames: ['code'] as const, registers: r }),
+    ackLatency: new Histogram({
+      name: 'fleetgate_ack_latency_seconds', help: 'Frame received to 0x8001 written, for locations (includes the durability wait)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r,
+    }),
+    queueDepth: new Gauge({ name: 'fleetgate_queue_depth', help: 'Items waiting, by queue', labelNames: ['queue'] as const, registers: r }),
+    reassembly: new Gauge({ name: 'fleetgate_reassembly_sets', help: 'Sub-package sets being reassembled', registers: r }),
+    reassemblyBytes: new Gauge({ name: 'fleetgate_reassembly_bytes', help: 'Bytes held for sub-package reassembly', registers: r }),
+    commands: new Counter({ name: 'fleetgate_commands_total', help: 'Downlink commands by outcome', labelNames: ['outcome'] as const, registers: r }),
+    mqttPublishFailures: new Counter({ name: 'fleetgate_mqtt_publish_failures_total', help: 'MQTT publishes that failed or were dropped from a full buffer', labelNames: ['reason'] as const, registers: r }),
+    mqttBuffered: new Gauge({ name: 'fleetgate_mqtt_buffered', help: 'Publishes held while the broker is unreachable', registers: r }),
+    backpressure: new Counter({ name: 'fleetgate_backpressure_total', help: 'Times reading was paused or a slow socket was dropped', labelNames: ['kind'] as const, registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
