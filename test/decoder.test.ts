@@ -193,7 +193,10 @@ describe('Reassembler limits and timeouts', () => {
     const ra = new Reassembler({ timeoutMs: 5000, maxBytesPerTerminal: 1 << 16, maxBytesTotal: 1 << 20 });
     ra.add(parts[0]!, 0);
     ra.add(parts[2]!, 100);
-    expect(ra.stale(1000, 500)).toEqual([{ terminal: T, msgId: 0x0801, total: 3, firstSerial: 10, missing: [2], ageMs: 1000 }]);
+    expect(ra.stale(1000, 500)).toEqual([{ terminal: T, msgId: 0x0801, total: 3, firstSerial: 10, missing: [2], ageMs: 1000, mediaId: 1 }]);
+    expect(ra.dueForResend(1000, 500)).toHaveLength(1);
+    expect(ra.dueForResend(1200, 500)).toHaveLength(0); // asked 200 ms ago
+    expect(ra.dueForResend(1600, 500)).toHaveLength(1);
     expect(ra.bytesHeld).toBeGreaterThan(0);
     expect(ra.expire(6000)).toHaveLength(1);
     expect(ra.bytesHeld).toBe(0);

@@ -102,7 +102,8 @@ export const paramItem: FieldType<Param> = {
     const at = w.reserve(1);
     if (Buffer.isBuffer(v.value)) w.bytes(v.value);
     else if (decl) decl.type.write(w, v.value, ctx, {});
-    else throw new CodecError(ErrorCode.ENCODE, `parameter 0x${id.toString(16)} is not declared: give its value as a Buffer`);
+    else if (typeof v.value === 'string' && /^([0-9a-fA-F]{2})*$/.test(v.value)) w.bytes(Buffer.from(v.value, 'hex'));
+    else throw new CodecError(ErrorCode.ENCODE, `parameter 0x${id.toString(16)} is not declared: give its value as a Buffer or hex`);
     const n = w.pos - at - 1;
     if (n > 255) throw new CodecError(ErrorCode.ENCODE, `parameter 0x${id.toString(16)} value is ${n} bytes (max 255)`);
     w.buf[at] = n;

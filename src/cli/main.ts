@@ -2,10 +2,13 @@
 import { parseArgs } from 'node:util';
 import { catalogueMarkdown } from './catalogue.js';
 import { runDecode } from './decode.js';
+import { runServe } from './serve.js';
 
 const USAGE = `fleetgate — JT/T 808 gateway and fleet-supervision engine
 
 Usage:
+  fleetgate serve [--port 8808] [--http-port 8080] [--mqtt-port 1883] [--log-level info]
+                            the gateway, HTTP API and MQTT feed (embedded broker unless MQTT_URL is set)
   fleetgate decode --hex <hex> [--edition 2011|2013|2019] [--lenient]
   fleetgate decode [--edition …] [--lenient] < frames.txt     (one hex frame or chunk per line)
   fleetgate messages        the declared messages, fields and units, as Markdown
@@ -15,7 +18,8 @@ Options:
   --edition <year>   force the edition instead of detecting it (devices that set bit 14 wrongly)
   --lenient          accept bad checksums and body lengths (reported under "problems")
 
-Commands still to come: serve, simulate, migrate (see the open issues).`;
+Environment: MQTT_URL (external broker), FLEETGATE_PORT, FLEETGATE_HTTP_PORT, FLEETGATE_MQTT_PORT,
+FLEETGATE_UNKNOWN_TERMINALS (register|reject), LOG_LEVEL.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -36,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return runDecode({ hex: values.hex, edition, lenient: values.lenient ?? false }, process.stdin, process.stdout, process.stderr);
   }
+  if (command === 'serve') return runServe(rest);
   if (command === 'messages') {
     process.stdout.write(catalogueMarkdown());
     return 0;

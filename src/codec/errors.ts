@@ -27,6 +27,20 @@ export const ErrorCode = {
   BAD_VALUE: 'FG_ERR_BAD_VALUE',
   /** The body is encrypted (bit 10) and no key is configured. */
   ENCRYPTED: 'FG_ERR_ENCRYPTED',
+  /** The header's edition bit disagrees with the frame; the other edition's header fits. */
+  EDITION_MISMATCH: 'FG_ERR_EDITION_MISMATCH',
+  /** Gateway: a frame other than registration/authentication before authenticating. */
+  NOT_AUTHENTICATED: 'FG_ERR_NOT_AUTHENTICATED',
+  /** Gateway: authentication with an unknown terminal or a wrong auth code. */
+  AUTH_FAILED: 'FG_ERR_AUTH_FAILED',
+  /** Gateway: registration refused by policy. */
+  REGISTRATION_REFUSED: 'FG_ERR_REGISTRATION_REFUSED',
+  /** Gateway: a connection sent frames faster than its limit. */
+  RATE_LIMIT: 'FG_ERR_RATE_LIMIT',
+  /** Gateway: an unfinished frame waited longer than the partial-frame timeout. */
+  PARTIAL_FRAME_TIMEOUT: 'FG_ERR_PARTIAL_FRAME_TIMEOUT',
+  /** Gateway: a sub-package set was refused (memory cap) or expired incomplete. */
+  REASSEMBLY: 'FG_ERR_REASSEMBLY',
   /** Encoding: a required field is missing or has the wrong type. */
   ENCODE: 'FG_ERR_ENCODE',
 } as const;

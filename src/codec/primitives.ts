@@ -106,8 +106,10 @@ export function bytes(len: Length): FieldType<Buffer> {
       return Buffer.from(r.buf.subarray(start, r.pos));
     },
     write: (w, v, ctx, p) => {
-      if (!Buffer.isBuffer(v)) throw encodeError(wire, v, 'a Buffer');
-      writeSized(w, v, len, 0, ctx, p);
+      // JSON bodies (HTTP, MQTT) carry bytes as hex strings, the form they are printed in.
+      const data = typeof v === 'string' && /^([0-9a-fA-F]{2})*$/.test(v) ? Buffer.from(v, 'hex') : v;
+      if (!Buffer.isBuffer(data)) throw encodeError(wire, v, 'a Buffer or a hex string');
+      writeSized(w, data, len, 0, ctx, p);
     },
   };
 }

@@ -52,6 +52,8 @@ export interface Jt808Message {
 export interface Jt808Error {
   code: ErrorCode;
   message: string;
+  /** For a body-length failure: the edition whose header would have fitted (bit-14 liars). */
+  fitsEdition?: Edition;
   msgId?: number;
   terminal?: string;
   serial?: number;
@@ -146,8 +148,11 @@ export function decodeFrameAt(content: Buffer, start: number, end: number, opts:
   const declared = props & 0x3ff;
   const actual = n - 1 - headerLength;
   if (declared !== actual) {
-    const msg = `header declares a ${declared}-byte body but ${actual} byte(s) follow the ${headerLength}-byte header${editionHint(props, n, flag2019, is2019)}`;
-    if (opts.bodyLength !== 'accept') return fail(ErrorCode.BODY_LENGTH, msg, { msgId, terminal, serial });
+    const otherFits = n - 1 - headerLengthOf(!is2019, sub) === declared;
+    const msg = `header declares a ${declared}-byte body but ${actual} byte(s) follow the ${headerLength}-byte header${editionHint(otherFits, flag2019, is2019)}`;
+    if (opts.bodyLength !== 'accept') {
+      return fail(ErrorCode.BODY_LENGTH, msg, { msgId, terminal, serial, fitsEdition: otherFits ? (is2019 ? 2013 : 2019) : undefined });
+    }
     problems = [{ code: ErrorCode.BODY_LENGTH, message: msg }];
   }
   if (!checksumOk) {
@@ -252,11 +257,8 @@ function addProblem(message: Jt808Message, code: ErrorCode, text: string): void 
 }
 
 /** When the body length fails, says whether the other header layout would have fitted (bit 14 liars). */
-function editionHint(props: number, n: number, flag2019: boolean, is2019: boolean): string {
-  const declared = props & 0x3ff;
-  const sub = (props & 0x2000) !== 0;
-  const otherHeader = headerLengthOf(!is2019, sub);
-  if (n - 1 - otherHeader !== declared) return '';
+function editionHint(otherFits: boolean, flag2019: boolean, is2019: boolean): string {
+  if (!otherFits) return '';
   const other = is2019 ? '2013' : '2019';
   return flag2019 === is2019
     ? ` (the ${other} header fits: bit 14 is ${flag2019 ? 'set' : 'clear'} but the frame looks like ${other}; set this terminal's edition to ${other})`

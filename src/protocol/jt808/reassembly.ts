@@ -21,6 +21,8 @@ interface PartSet {
   first: Jt808Message;
   firstSerial: number | undefined;
   startedAt: number;
+  /** When missing packets were last re-requested. */
+  requestedAt: number | undefined;
 }
 
 export type ReassemblyResult =
@@ -36,6 +38,8 @@ export interface StaleSet {
   firstSerial: number | undefined;
   missing: number[];
   ageMs: number;
+  /** 0x0801: the multimedia id from packet 1, when it arrived (0x8800 names it). */
+  mediaId?: number;
 }
 
 /**
@@ -68,7 +72,7 @@ export class Reassembler {
     const key = `${part.terminal}:${part.msgId}:${sp.total}`;
     let set = this.sets.get(key);
     if (!set) {
-      set = { terminal: part.terminal, msgId: part.msgId, total: sp.total, parts: new Array(sp.total), received: 0, bytes: 0, first: part, firstSerial: undefined, startedAt: now };
+      set = { terminal: part.terminal, msgId: part.msgId, total: sp.total, parts: new Array(sp.total), received: 0, bytes: 0, first: part, firstSerial: undefined, startedAt: now, requestedAt: undefined };
       this.sets.set(key, set);
     }
     if (sp.index === 1) {
@@ -92,14 +96,23 @@ export class Reassembler {
     return { status: 'complete', message, body, parts: set.total };
   }
 
-  /** Sets older than `olderThanMs` with their missing indexes (to re-request with 0x8003). */
+  /** Sets older than `olderThanMs` with their missing indexes. */
   stale(now: number, olderThanMs: number): StaleSet[] {
     const out: StaleSet[] = [];
+    for (const set of this.sets.values()) if (now - set.startedAt >= olderThanMs) out.push(describe(set, now));
+    return out;
+  }
+
+  /**
+   * Sets whose missing packets should be asked for again (0x8003, or 0x8800 for multimedia):
+   * silent for `everyMs` since they started or since the last request. Marks them requested.
+   */
+  dueForResend(now: number, everyMs: number): StaleSet[] {
+    const out: StaleSet[] = [];
     for (const set of this.sets.values()) {
-      if (now - set.startedAt < olderThanMs) continue;
-      const missing: number[] = [];
-      for (let i = 0; i < set.total; i++) if (set.parts[i] === undefined) missing.push(i + 1);
-      out.push({ terminal: set.terminal, msgId: set.msgId, total: set.total, firstSerial: set.firstSerial, missing, ageMs: now - set.startedAt });
+      if (now - (set.requestedAt ?? set.startedAt) < everyMs) continue;
+      set.requestedAt = now;
+      out.push(describe(set, now));
     }
     return out;
   }
@@ -131,4 +144,14 @@ export class Reassembler {
     else this.bytesByTerminal.set(terminal, next);
     this.totalBytes += delta;
   }
+}
+
+function describe(set: PartSet, now: number): StaleSet {
+  const missing: number[] = [];
+  for (let i = 0; i < set.total; i++) if (set.parts[i] === undefined) missing.push(i + 1);
+  const first = set.parts[0];
+  return {
+    terminal: set.terminal, msgId: set.msgId, total: set.total, firstSerial: set.firstSerial, missing, ageMs: now - set.startedAt,
+    ...(set.msgId === 0x0801 && first && first.length >= 4 ? { mediaId: first.readUInt32BE(0) } : {}),
+  };
 }

@@ -1,4 +1,4 @@
-import type { CodecError } from '../../codec/index.js';
+import { ErrorCode, type CodecError } from '../../codec/index.js';
 import { decodeFrameAt, type DecodeOptions, type DecodeResult } from './decoder.js';
 import { FrameReader, type FrameSink } from './framing.js';
 
@@ -11,7 +11,7 @@ export class Jt808StreamDecoder {
   private onResult: (r: DecodeResult) => void = () => undefined;
   /** One sink for the life of the stream: no closure allocated per chunk. */
   private readonly sink: FrameSink = {
-    frame: (buf, start, end) => this.onResult(decodeFrameAt(buf, start, end, this.options)),
+    frame: (buf, start, end) => this.onResult(this.decode(buf, start, end)),
     error: (e: CodecError) => this.onResult({ ok: false, error: { code: e.code, message: e.message } }),
   };
 
@@ -24,6 +24,26 @@ export class Jt808StreamDecoder {
 
   get pendingBytes(): number {
     return this.frames.pendingBytes;
+  }
+
+  /**
+   * With `editionFallback`, a frame whose header edition bit lies (the other header fits exactly)
+   * is decoded with the other edition, reported as a problem, and that edition sticks for this
+   * stream: the device keeps lying the same way.
+   */
+  editionFallback = false;
+
+  private decode(buf: Buffer, start: number, end: number): DecodeResult {
+    const r = decodeFrameAt(buf, start, end, this.options);
+    if (r.ok || !this.editionFallback || r.error.fitsEdition === undefined || this.options.edition !== undefined) return r;
+    const retry = decodeFrameAt(buf, start, end, { ...this.options, edition: r.error.fitsEdition });
+    if (!retry.ok) return r;
+    this.options = { ...this.options, edition: r.error.fitsEdition };
+    (retry.message.problems ??= []).push({
+      code: ErrorCode.EDITION_MISMATCH,
+      message: `header bit 14 says ${r.error.fitsEdition === 2013 ? '2019' : '2013'} but the frame is ${r.error.fitsEdition}; decoding this stream as ${r.error.fitsEdition}`,
+    });
+    return retry;
   }
 
   push(chunk: Buffer, onResult: (r: DecodeResult) => void): void {

@@ -1,0 +1,26 @@
+import type { Bus } from '../bus/types.js';
+import type { Config } from '../config.js';
+import type { Log } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Pipeline } from '../pipeline/types.js';
+import type { Reassembler } from '../protocol/jt808/index.js';
+import type { TerminalStore } from '../store/types.js';
+import type { CommandService } from './commands.js';
+import type { Session } from './session.js';
+
+/** Everything a session needs, built once by the gateway and shared (never module globals). */
+export interface GatewayContext {
+  config: Readonly<Config>;
+  log: Log;
+  metrics: Metrics;
+  store: TerminalStore;
+  pipeline: Pipeline;
+  bus: Bus;
+  reassembler: Reassembler;
+  commands: CommandService;
+  /** Online sessions by terminal. */
+  sessions: Map<string, Session>;
+  /** Every live session (online or not), for sweeps and limits. */
+  all: Set<Session>;
+  now: () => number;
+}

@@ -1,0 +1,75 @@
+import type { Location } from '../../protocols/jt808/index.js';
+import { topics, type Bus } from '../bus/types.js';
+import { hexId, messageToJson, normalise } from '../protocol/jt808/index.js';
+import type { Pipeline, Uplink } from './types.js';
+
+/** Messages whose body is, or holds, one location. */
+const LOCATION_MESSAGES = new Set([0x0200, 0x0201, 0x0500]);
+
+/**
+ * Publishes every decoded uplink on MQTT (topics in README): locations on …/location (QoS 1),
+ * locations with alarm bits set also on …/alarm (QoS 1), each 0x0704 item as a location marked
+ * `batch`, everything else on …/up/{msgId}. The store stage is not here yet: `submit` resolves
+ * once the publish is queued (the bus buffers while the broker is away), which is what the
+ * acknowledgement waits on until the track store makes it "durable in PostgreSQL".
+ */
+export class PublishPipeline implements Pipeline {
+  private inFlight = 0;
+  private readonly drainListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly maxPending: number,
+  ) {}
+
+  get saturated(): boolean {
+    return this.inFlight >= this.maxPending;
+  }
+
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  onDrain(listener: () => void): void {
+    this.drainListeners.push(listener);
+  }
+
+  async submit(up: Uplink): Promise<void> {
+    this.inFlight++;
+    try {
+      this.publish(up);
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === this.maxPending - 1) for (const l of this.drainListeners) l();
+    }
+  }
+
+  private publish(up: Uplink): void {
+    const m = up.message;
+    const t = m.terminal;
+    if (LOCATION_MESSAGES.has(m.msgId)) {
+      const json = messageToJson(m);
+      const loc = (m.msgId === 0x0200 ? m.body : m.body?.location) as Location | undefined;
+      const payload = JSON.stringify({ ...json, receivedAt: new Date(up.receivedAt).toISOString() });
+      if (m.msgId === 0x0200) this.bus.publish(topics.location(t), payload, { qos: 1 });
+      else this.bus.publish(topics.up(t, hexId(m.msgId)), payload, { qos: 1 });
+      if (loc && loc.alarmValue !== 0) this.bus.publish(topics.alarm(t), payload, { qos: 1 });
+      return;
+    }
+    if (m.msgId === 0x0704 && m.body) {
+      const body = m.body as { batchType: number; locations: Location[] };
+      for (const loc of body.locations) {
+        const payload = JSON.stringify({
+          terminal: t, msgId: '0x0704', serial: m.serial, version: m.version, batch: true, blindArea: body.batchType === 1,
+          ...(normalise(loc) as object), receivedAt: new Date(up.receivedAt).toISOString(),
+        });
+        this.bus.publish(topics.location(t), payload, { qos: 1 });
+        if (loc.alarmValue !== 0) this.bus.publish(topics.alarm(t), payload, { qos: 1 });
+      }
+      return;
+    }
+    this.bus.publish(topics.up(t, hexId(m.msgId)), JSON.stringify({ ...messageToJson(m), receivedAt: new Date(up.receivedAt).toISOString() }), { qos: 0 });
+  }
+
+  async close(): Promise<void> {}
+}
