@@ -63,6 +63,10 @@ export const ConfigSchema = z.object({
     host: z.string().default('0.0.0.0'),
     port: z.number().int().min(0).max(65535).default(8080),
   }).prefault({}),
+  store: z.object({
+    /** Where `serve` keeps registrations and queued commands until the database store lands. */
+    dataDir: z.string().default('./data'),
+  }).prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),
@@ -94,6 +98,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
     gateway: { port: num(env.FLEETGATE_PORT), unknownTerminals: env.FLEETGATE_UNKNOWN_TERMINALS as 'register' | 'reject' | undefined },
     mqtt: { url: env.MQTT_URL || undefined, embeddedPort: num(env.FLEETGATE_MQTT_PORT) },
     http: { port: num(env.FLEETGATE_HTTP_PORT) },
+    store: { dataDir: env.FLEETGATE_DATA_DIR || undefined },
     log: { level: (env.LOG_LEVEL as Config['log']['level'] | undefined) ?? undefined },
   };
 }

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { startFleetgate } from '../app.js';
 import { ConfigError, configFromEnv, loadConfig, type ConfigInput } from '../config.js';
 import { createLog } from '../log.js';
+import { FileTerminalStore } from '../store/file.js';
 
 /**
  * `fleetgate serve`: the gateway, the HTTP API and the MQTT feed, on embedded defaults unless
@@ -40,7 +41,7 @@ export async function runServe(argv: string[]): Promise<number> {
   const log = createLog(config.log.level);
   let app;
   try {
-    app = await startFleetgate(config, log);
+    app = await startFleetgate(config, log, { store: await FileTerminalStore.open(config.store.dataDir) });
   } catch (e) {
     const err = e as { code?: string; message: string };
     process.stderr.write(`fleetgate could not start: ${err.code ? `${err.code}: ` : ''}${err.message}\n`);

@@ -223,7 +223,8 @@ export class CommandService {
     p.record.status = p.record.status === 'acknowledged' ? 'acknowledged' : 'sent';
     p.record.sentAt ??= new Date(this.deps.now()).toISOString();
     session.writeFrames(p.frames, p.msgId);
-    p.timer = setTimeout(() => this.onTimeout(session, q, p), this.deps.config.commands.replyTimeoutMs);
+    // JT/T 808 §2.4: the n-th wait is n times the first (T(N+1) = T(N) × (N+1)).
+    p.timer = setTimeout(() => this.onTimeout(session, q, p), this.deps.config.commands.replyTimeoutMs * p.record.attempts);
     p.timer.unref?.();
   }
 

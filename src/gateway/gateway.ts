@@ -141,6 +141,8 @@ export class Gateway {
     for (const gone of r.expire(now)) this.ctx.log.warn({ terminal: gone.terminal, msgId: gone.msgId, missing: gone.missing }, 'sub-package set expired incomplete');
     this.ctx.metrics.reassembly.set(r.setsInProgress);
     this.ctx.metrics.reassemblyBytes.set(r.bytesHeld);
+    this.ctx.metrics.queueDepth.set({ queue: 'pipeline' }, this.ctx.pipeline.pending);
+    this.ctx.metrics.queueDepth.set({ queue: 'mqtt_buffer' }, this.ctx.bus.stats.buffered);
   }
 
   /** Online sessions (for the API). */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../codec/index.js';
-import type { Edition } from '../../protocols/jt808/index.js';
+import { MESSAGES, type Edition } from '../../protocols/jt808/index.js';
 import { topics } from '../bus/types.js';
 import {
   Jt808StreamDecoder, decodeBody, encodeMessage, hexId,
@@ -10,6 +10,11 @@ import type { GatewayContext } from './context.js';
 import type { Transport } from './transport.js';
 
 export type SessionState = 'connected' | 'registered' | 'online' | 'closed';
+
+/** Metric label for a message id: declared ids by name, the rest as "other" (bounded cardinality). */
+function msgLabel(id: number): string {
+  return MESSAGES.has(id) ? hexId(id) : 'other';
+}
 
 /** 0x8001 results (JT/T 808 §4.1). */
 const OK = 0;
@@ -96,7 +101,7 @@ export class Session {
         this.close('write_backpressure');
         return;
       }
-      this.ctx.metrics.frames.inc({ msg_id: hexId(msgId), direction: 'down' });
+      this.ctx.metrics.frames.inc({ msg_id: msgLabel(msgId), direction: 'down' });
     }
   }
 
@@ -122,7 +127,7 @@ export class Session {
     if (!this.withinRate()) return;
     if (!r.ok) return this.onDecodeError(r.error);
     const m = r.message;
-    this.ctx.metrics.frames.inc({ msg_id: hexId(m.msgId), direction: 'up' });
+    this.ctx.metrics.frames.inc({ msg_id: msgLabel(m.msgId), direction: 'up' });
     for (const p of m.problems ?? []) this.ctx.metrics.errors.inc({ code: p.code });
     if (m.subpackage && m.subpackage.total > 1) return this.onPart(m);
     this.enqueue(m);

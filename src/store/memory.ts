@@ -36,5 +36,14 @@ export class MemoryTerminalStore implements TerminalStore {
     return [...(this.queues.get(terminal) ?? [])];
   }
 
+  /** Every record (for compaction by the file store). */
+  allTerminals(): TerminalRecord[] {
+    return [...this.terminals.values()];
+  }
+
+  allCommands(): QueuedCommand[] {
+    return [...this.queues.values()].flat();
+  }
+
   async close(): Promise<void> {}
 }
