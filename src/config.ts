@@ -53,6 +53,8 @@ export const ConfigSchema = z.object({
     /** External broker; unset = embedded broker (aedes) on `embeddedPort`. */
     url: z.string().url().optional(),
     embeddedPort: z.number().int().min(0).max(65535).default(1883),
+    /** Interface of the embedded broker: loopback by default (it has no authentication); 0.0.0.0 to serve MQTT terminals elsewhere. */
+    embeddedHost: z.string().default('127.0.0.1'),
     clientId: z.string().default('fleetgate'),
     /** Publishes held while the broker is unreachable; the oldest are dropped (counted) beyond it. */
     maxBufferedMessages: z.number().int().positive().default(100_000),
@@ -96,7 +98,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
   const num = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
   return {
     gateway: { port: num(env.FLEETGATE_PORT), unknownTerminals: env.FLEETGATE_UNKNOWN_TERMINALS as 'register' | 'reject' | undefined },
-    mqtt: { url: env.MQTT_URL || undefined, embeddedPort: num(env.FLEETGATE_MQTT_PORT) },
+    mqtt: { url: env.MQTT_URL || undefined, embeddedPort: num(env.FLEETGATE_MQTT_PORT), embeddedHost: env.FLEETGATE_MQTT_HOST || undefined },
     http: { port: num(env.FLEETGATE_HTTP_PORT) },
     store: { dataDir: env.FLEETGATE_DATA_DIR || undefined },
     log: { level: (env.LOG_LEVEL as Config['log']['level'] | undefined) ?? undefined },

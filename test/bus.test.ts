@@ -17,12 +17,13 @@ const T = { test: 10_000, wait: 5000, hook: 10_000 } as const;
 
 let seq = 0;
 const clientId = (role: string): string => `fgt-${run}-${role}-${++seq}`;
+const closeBuses: (() => Promise<unknown>)[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
 const retainedToClear: string[] = [];
 
 afterEach(async () => {
-  // Newest first: buses close before the brokers they talk to.
-  for (const c of cleanups.splice(0).reverse()) await c();
+  // Buses first, while their brokers still answer (else close() waits out its timeout); then the rest, newest first.
+  for (const c of [...closeBuses.splice(0), ...cleanups.splice(0).reverse()]) await c();
 }, T.hook);
 
 afterAll(async () => {
@@ -37,7 +38,7 @@ function newBus(url: string, opts: Partial<MqttBusOptions> = {}, metrics: Metric
   const id = opts.clientId ?? clientId('bus');
   if (url === MOSQUITTO) retainedToClear.push(gatewayStatusTopic(id));
   const bus = new MqttBus({ url, clientId: id, maxBufferedMessages: 1000, reconnectPeriodMs: 200, ...opts }, log, metrics);
-  cleanups.push(() => bus.close());
+  closeBuses.push(() => bus.close());
   return bus;
 }
 
@@ -194,12 +195,9 @@ describe('MqttBus against the embedded broker', () => {
     const N = 300;
     for (let i = 0; i < N; i++) bus.publish(`${prefix}/inflight`, `m${i}`, { qos: 1 });
     expect(bus.stats.buffered).toBe(N - 20 + 1); // the window holds 20, the "online" status took one slot
-    let t = Date.now();
     await first.close(); // with most unacknowledged
-    console.log('DEBUG close', Date.now() - t); t = Date.now();
 
     const second = await broker(port);
-    console.log('DEBUG start', Date.now() - t); t = Date.now();
     const after = collectInBroker(second.aedes, `${prefix}/inflight`);
     // PUBACK can precede delivery to subscribers, so wait for the messages, not just the acks.
     await waitFor('every message', () => new Set([...before, ...after]).size === N);
@@ -290,7 +288,8 @@ describe('createBus', () => {
   it('starts the embedded broker when no URL is configured and talks through it', async () => {
     const cfg = loadConfig({ mqtt: { embeddedPort: 0, clientId: clientId('create') } }).mqtt;
     const { bus, broker: b } = await createBus(cfg, log, createMetrics());
-    cleanups.push(async () => b?.close(), () => bus.close());
+    closeBuses.push(() => bus.close());
+    cleanups.push(async () => b?.close());
     expect(b?.port).toBeGreaterThan(0);
     expect(bus.stats.connected).toBe(true);
     const got: string[] = [];
@@ -305,7 +304,7 @@ describe('createBus', () => {
     retainedToClear.push(gatewayStatusTopic(id));
     const cfg = loadConfig({ mqtt: { url: MOSQUITTO, clientId: id } }).mqtt;
     const { bus, broker: b } = await createBus(cfg, log, createMetrics());
-    cleanups.push(() => bus.close());
+    closeBuses.push(() => bus.close());
     expect(b).toBeUndefined();
     expect(bus.stats.connected).toBe(true);
   }, T.test);

@@ -18,7 +18,7 @@ const FIRST_CONNECT_WAIT_MS = 5000;
  * An unreachable external broker does not fail start-up: publishes wait in the buffer.
  */
 export async function createBus(cfg: Config['mqtt'], log: Log, metrics: Metrics): Promise<{ bus: Bus; broker?: EmbeddedBroker }> {
-  const broker = cfg.url === undefined ? await startEmbeddedBroker({ port: cfg.embeddedPort }, log) : undefined;
+  const broker = cfg.url === undefined ? await startEmbeddedBroker({ port: cfg.embeddedPort, host: cfg.embeddedHost }, log) : undefined;
   const url = cfg.url ?? `mqtt://127.0.0.1:${broker?.port}`;
   const bus = new MqttBus({ url, clientId: cfg.clientId, maxBufferedMessages: cfg.maxBufferedMessages }, log, metrics);
   if (!(await bus.whenConnected(FIRST_CONNECT_WAIT_MS))) {

@@ -19,7 +19,7 @@ export interface MqttBusOptions {
 }
 
 /** Retained `online`/`offline` of one gateway process (the offline is also its Last Will). */
-export const gatewayStatusTopic = (clientId: string): string => `${topics.root}/gateway/${clientId}/status`;
+export const gatewayStatusTopic = topics.gatewayStatus;
 
 interface Outgoing {
   /** Publish order; re-buffered messages go back in this order. -1 for control messages. */

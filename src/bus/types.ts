@@ -43,6 +43,8 @@ export const topics = {
   cmdReq: (t: string) => `fleetgate/v1/terminals/${t}/cmd/req`,
   cmdRes: (t: string) => `fleetgate/v1/terminals/${t}/cmd/res`,
   cmdReqAll: 'fleetgate/v1/terminals/+/cmd/req',
+  /** The gateway's own retained online/offline (its last will). */
+  gatewayStatus: (clientId: string) => `fleetgate/v1/gateway/${clientId}/status`,
   /** MQTT ingress: terminals that speak JT/T 808 over MQTT. */
   ingressUp: (t: string) => `jt808/${t}/up`,
   ingressUpAll: 'jt808/+/up',

@@ -91,7 +91,7 @@ export class Gateway {
     const session = this.open(transport);
     this.ctx.metrics.connectionsTotal.inc({ transport: 'tcp' });
     this.ctx.metrics.connections.inc({ transport: 'tcp' });
-    if (this.paused) socket.pause();
+    if (this.paused) transport.pause();
     socket.on('data', (chunk) => {
       session.onData(chunk);
       if (this.ctx.pipeline.saturated) this.pauseAll();

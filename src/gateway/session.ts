@@ -209,12 +209,15 @@ export class Session {
 
   /** Handles one message; returns a promise only when the next must wait for it. */
   private handle(m: Jt808Message): Promise<void> | undefined {
-    if (this.state !== 'online' && !PRE_AUTH.has(m.msgId)) {
+    // One connection is one terminal: another phone number on it has not authenticated.
+    const foreign = this.state === 'online' && m.terminal !== this.terminal;
+    if ((this.state !== 'online' && !PRE_AUTH.has(m.msgId)) || foreign) {
       this.ctx.metrics.errors.inc({ code: ErrorCode.NOT_AUTHENTICATED });
-      this.generalReply(m.serial, m.msgId, FAILURE, m.terminal);
+      if (!foreign) this.generalReply(m.serial, m.msgId, FAILURE, m.terminal);
       this.refusePreAuth();
       return undefined;
     }
+    this.terminal ??= m.terminal;
     switch (m.msgId) {
       case 0x0100:
         return this.register(m);
@@ -315,6 +318,7 @@ export class Session {
   }
 
   private refusePreAuth(): void {
+    if (this.state === 'online') return;
     if (++this.preAuthRefused >= this.ctx.config.gateway.maxFramesBeforeAuth) this.close('not_authenticated');
   }
 

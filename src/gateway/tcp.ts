@@ -20,12 +20,15 @@ export class TcpTransport implements Transport {
     return true;
   }
 
+  /** Pauses nest: the gateway (downstream saturated) and the session (its own queue) each hold one. */
+  private pauses = 0;
+
   pause(): void {
-    this.socket.pause();
+    if (this.pauses++ === 0) this.socket.pause();
   }
 
   resume(): void {
-    this.socket.resume();
+    if (this.pauses > 0 && --this.pauses === 0) this.socket.resume();
   }
 
   close(): void {
