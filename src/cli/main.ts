@@ -3,12 +3,15 @@ import { parseArgs } from 'node:util';
 import { catalogueMarkdown } from './catalogue.js';
 import { runDecode } from './decode.js';
 import { runServe } from './serve.js';
+import { SIMULATE_USAGE, runSimulateCli } from './simulate.js';
 
 const USAGE = `fleetgate — JT/T 808 gateway and fleet-supervision engine
 
 Usage:
   fleetgate serve [--port 8808] [--http-port 8080] [--mqtt-port 1883] [--log-level info]
                             the gateway, HTTP API and MQTT feed (embedded broker unless MQTT_URL is set)
+  fleetgate simulate [--host 127.0.0.1] [--port 8808] [--terminals N] [--interval s] [--duration s] [--rate n/s]
+                    [--edition 2013|2019|mix] [--seed n]   virtual terminals driving around Jinan (see below)
   fleetgate decode --hex <hex> [--edition 2011|2013|2019] [--lenient]
   fleetgate decode [--edition …] [--lenient] < frames.txt     (one hex frame or chunk per line)
   fleetgate messages        the declared messages, fields and units, as Markdown
@@ -17,6 +20,8 @@ Options:
   --hex <hex>        a frame (with or without its 0x7e flags) or several frames
   --edition <year>   force the edition instead of detecting it (devices that set bit 14 wrongly)
   --lenient          accept bad checksums and body lengths (reported under "problems")
+
+${SIMULATE_USAGE}
 
 Environment: MQTT_URL (external broker), FLEETGATE_PORT, FLEETGATE_HTTP_PORT, FLEETGATE_MQTT_PORT,
 FLEETGATE_UNKNOWN_TERMINALS (register|reject), LOG_LEVEL.`;
@@ -41,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     return runDecode({ hex: values.hex, edition, lenient: values.lenient ?? false }, process.stdin, process.stdout, process.stderr);
   }
   if (command === 'serve') return runServe(rest);
+  if (command === 'simulate') return runSimulateCli(rest);
   if (command === 'messages') {
     process.stdout.write(catalogueMarkdown());
     return 0;

@@ -112,6 +112,10 @@ export class Vehicle {
     this.sos = false;
   }
 
+  get odometerKm(): number {
+    return this.mileageKm;
+  }
+
   get emergency(): boolean {
     return this.sos;
   }
