@@ -61,10 +61,10 @@ describe('MQTT on the real Mosquitto (127.0.0.1:1883)', () => {
     await t.online();
     const sub = await listener('mqtt://127.0.0.1:1883', `fleetgate/v1/terminals/${id}/cmd/res`);
     await sub.client.publishAsync(`fleetgate/v1/terminals/${id}/cmd/req`, JSON.stringify({ requestId: 'r-1', msgId: '0x8104' }), { qos: 1 });
-    const res = await waitFor(() => sub.got.find((m) => JSON.parse(m.payload.toString()).requestId === 'r-1'), 5000, 'cmd/res');
+    const res = await waitFor(() => sub.got.find((m) => JSON.parse(m.payload.toString()).requestId === 'r-1'), 10_000, 'cmd/res');
     expect(JSON.parse(res.payload.toString())).toMatchObject({ requestId: 'r-1', status: 'answered', msgId: '0x8104', reply: { msgId: '0x0104' } });
     await sub.client.publishAsync(`fleetgate/v1/terminals/${id}/cmd/req`, 'not json', { qos: 1 });
-    const bad = await waitFor(() => sub.got.find((m) => JSON.parse(m.payload.toString()).status === 'failed'), 5000, 'refusal');
+    const bad = await waitFor(() => sub.got.find((m) => JSON.parse(m.payload.toString()).status === 'failed'), 10_000, 'refusal');
     expect(JSON.parse(bad.payload.toString()).error.code).toBe('FG_ERR_BAD_COMMAND');
   });
 });
