@@ -7,6 +7,8 @@ import type { Log } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PublishPipeline } from './pipeline/publish.js';
 import type { Pipeline } from './pipeline/types.js';
+import { StorePipeline } from './pipeline/store.js';
+import { openStorage, type Storage } from './store/index.js';
 import { MemoryTerminalStore } from './store/memory.js';
 import type { TerminalStore } from './store/types.js';
 
@@ -15,6 +17,8 @@ export interface Fleetgate {
   gateway: Gateway;
   bus: Bus;
   metrics: Metrics;
+  /** The database side, unless `store.kind` is 'memory'. */
+  storage?: Storage;
   /** Bound ports (useful when the config asked for 0). */
   ports: { gateway: number; http: number; mqtt?: number };
   close(): Promise<void>;
@@ -35,8 +39,14 @@ export interface StartOptions {
 export async function startFleetgate(config: Readonly<Config>, log: Log, opts: StartOptions = {}): Promise<Fleetgate> {
   const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
   const { bus, broker } = await createBus(config.mqtt, log, metrics);
-  const store = opts.store ?? new MemoryTerminalStore();
-  const pipeline = opts.pipeline ? opts.pipeline(bus) : new PublishPipeline(bus, config.gateway.maxPendingMessages);
+  const storage = config.store.kind === 'database' ? await openStorage(config.store, log, metrics) : undefined;
+  const store = opts.store ?? storage?.terminals ?? new MemoryTerminalStore();
+  const publish = new PublishPipeline(bus, config.gateway.maxPendingMessages);
+  const pipeline = opts.pipeline
+    ? opts.pipeline(bus)
+    : storage
+      ? new StorePipeline(storage.writer, publish, config.store.maxPendingRows)
+      : publish;
   const gateway = new Gateway({ config, log, metrics, store, pipeline, bus });
   const gatewayPort = await gateway.listen();
   if (config.mqtt.ingress) await gateway.attachMqttIngress();
@@ -50,12 +60,13 @@ export async function startFleetgate(config: Readonly<Config>, log: Log, opts: S
     log.info({ port: httpPort }, 'HTTP API listening');
   }
   return {
-    config, gateway, bus, metrics,
+    config, gateway, bus, metrics, storage,
     ports: { gateway: gatewayPort, http: httpPort, mqtt: broker?.port },
     async close() {
       await api?.close();
       await gateway.close();
       await pipeline.close();
+      await storage?.close();
       await bus.flush(2000);
       await bus.close();
       await broker?.close();

@@ -66,8 +66,27 @@ export const ConfigSchema = z.object({
     port: z.number().int().min(0).max(65535).default(8080),
   }).prefault({}),
   store: z.object({
-    /** Where `serve` keeps registrations and queued commands until the database store lands. */
+    /** 'database': PostgreSQL (DATABASE_URL) or the embedded PGlite; 'memory': nothing kept (tests). */
+    kind: z.enum(['database', 'memory']).default('database'),
+    /** PostgreSQL/TimescaleDB; unset = embedded PGlite under `dataDir`. */
+    databaseUrl: z.string().optional(),
+    /** Embedded database and spool live here. */
     dataDir: z.string().default('./data'),
+    /** A batch is committed at this many rows or after this long, whichever comes first. */
+    batchMaxRows: z.number().int().positive().default(2000),
+    batchMaxMs: z.number().int().positive().default(50),
+    /** Batches committing at once. */
+    maxInFlightBatches: z.number().int().positive().default(2),
+    /** Rows accepted and not yet durable before the gateway stops reading sockets. */
+    maxPendingRows: z.number().int().positive().default(50_000),
+    /** Local spool bound while the database is unreachable (then acknowledgements stop). */
+    spoolMaxBytes: z.number().int().positive().default(1024 * 1024 * 1024),
+    /** How often to try the database during an outage. */
+    probeEveryMs: z.number().int().positive().default(1000),
+    /** Days of positions kept (native partitions dropped past it; TimescaleDB has its own policy). */
+    retentionDays: z.number().int().positive().default(400),
+    /** ClickHouse mirror for analytics; unset = none. */
+    clickhouseUrl: z.string().optional(),
   }).prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -100,7 +119,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
     gateway: { port: num(env.FLEETGATE_PORT), unknownTerminals: env.FLEETGATE_UNKNOWN_TERMINALS as 'register' | 'reject' | undefined },
     mqtt: { url: env.MQTT_URL || undefined, embeddedPort: num(env.FLEETGATE_MQTT_PORT), embeddedHost: env.FLEETGATE_MQTT_HOST || undefined },
     http: { port: num(env.FLEETGATE_HTTP_PORT) },
-    store: { dataDir: env.FLEETGATE_DATA_DIR || undefined },
+    store: { dataDir: env.FLEETGATE_DATA_DIR || undefined, databaseUrl: env.DATABASE_URL || undefined, clickhouseUrl: env.CLICKHOUSE_URL || undefined },
     log: { level: (env.LOG_LEVEL as Config['log']['level'] | undefined) ?? undefined },
   };
 }

@@ -26,6 +26,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     commands: new Counter({ name: 'fleetgate_commands_total', help: 'Downlink commands by outcome', labelNames: ['outcome'] as const, registers: r }),
     mqttPublishFailures: new Counter({ name: 'fleetgate_mqtt_publish_failures_total', help: 'MQTT publishes that failed or were dropped from a full buffer', labelNames: ['reason'] as const, registers: r }),
     mqttBuffered: new Gauge({ name: 'fleetgate_mqtt_buffered', help: 'Publishes held while the broker is unreachable', registers: r }),
+    storeRows: new Counter({ name: 'fleetgate_store_rows_total', help: 'Position rows by outcome (inserted, duplicate, spooled, rejected)', labelNames: ['result'] as const, registers: r }),
+    storeBatchSeconds: new Histogram({ name: 'fleetgate_store_batch_seconds', help: 'Time to commit one batch of positions', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r }),
+    storeOutage: new Gauge({ name: 'fleetgate_store_outage', help: '1 while the database is unreachable and positions go to the spool', registers: r }),
+    spoolBytes: new Gauge({ name: 'fleetgate_spool_bytes', help: 'Bytes in the local spool waiting for the database', registers: r }),
     backpressure: new Counter({ name: 'fleetgate_backpressure_total', help: 'Times reading was paused or a slow socket was dropped', labelNames: ['kind'] as const, registers: r }),
   };
 }

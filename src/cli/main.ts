@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { catalogueMarkdown } from './catalogue.js';
 import { runDecode } from './decode.js';
+import { runMigrate } from './migrate.js';
 import { runServe } from './serve.js';
 import { SIMULATE_USAGE, runSimulateCli } from './simulate.js';
 
@@ -15,6 +16,7 @@ Usage:
   fleetgate decode --hex <hex> [--edition 2011|2013|2019] [--lenient]
   fleetgate decode [--edition …] [--lenient] < frames.txt     (one hex frame or chunk per line)
   fleetgate messages        the declared messages, fields and units, as Markdown
+  fleetgate migrate         apply database migrations (DATABASE_URL, or the embedded PGlite in ./data)
 
 Options:
   --hex <hex>        a frame (with or without its 0x7e flags) or several frames
@@ -23,7 +25,7 @@ Options:
 
 ${SIMULATE_USAGE}
 
-Environment: MQTT_URL (external broker), FLEETGATE_PORT, FLEETGATE_HTTP_PORT, FLEETGATE_MQTT_PORT,
+Environment: DATABASE_URL (PostgreSQL/TimescaleDB; default: embedded PGlite), CLICKHOUSE_URL, MQTT_URL (external broker), FLEETGATE_PORT, FLEETGATE_HTTP_PORT, FLEETGATE_MQTT_PORT,
 FLEETGATE_UNKNOWN_TERMINALS (register|reject), LOG_LEVEL.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -47,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'serve') return runServe(rest);
   if (command === 'simulate') return runSimulateCli(rest);
+  if (command === 'migrate') return runMigrate();
   if (command === 'messages') {
     process.stdout.write(catalogueMarkdown());
     return 0;

@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import { startFleetgate } from '../app.js';
 import { ConfigError, configFromEnv, loadConfig, type ConfigInput } from '../config.js';
 import { createLog } from '../log.js';
-import { FileTerminalStore } from '../store/file.js';
 
 /**
  * `fleetgate serve`: the gateway, the HTTP API and the MQTT feed, on embedded defaults unless
@@ -41,7 +40,7 @@ export async function runServe(argv: string[]): Promise<number> {
   const log = createLog(config.log.level);
   let app;
   try {
-    app = await startFleetgate(config, log, { store: await FileTerminalStore.open(config.store.dataDir) });
+    app = await startFleetgate(config, log);
   } catch (e) {
     const err = e as { code?: string; message: string };
     process.stderr.write(`fleetgate could not start: ${err.code ? `${err.code}: ` : ''}${err.message}\n`);
@@ -50,7 +49,8 @@ export async function runServe(argv: string[]): Promise<number> {
   const { ports } = app;
   process.stderr.write(
     `fleetgate serving: JT/T 808 on tcp://${config.gateway.host}:${ports.gateway}, HTTP on :${ports.http} (/metrics, /api), ` +
-      `MQTT ${config.mqtt.url ?? `embedded broker on :${ports.mqtt}`}\n`,
+      `MQTT ${config.mqtt.url ?? `embedded broker on :${ports.mqtt}`}, ` +
+      `store ${config.store.databaseUrl ? 'PostgreSQL' + (app.storage?.migration.timescale ? ' + TimescaleDB' : '') : `PGlite in ${config.store.dataDir}`}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();

@@ -16,6 +16,7 @@ export async function startTestGateway(input: ConfigInput = {}, opts: StartOptio
     gateway: { host: '127.0.0.1', port: 0, ...input.gateway },
     mqtt: { embeddedPort: 0, clientId: `fg-test-${Math.random().toString(36).slice(2)}`, ...input.mqtt },
     http: { host: '127.0.0.1', port: 0, ...input.http },
+    store: { kind: 'memory', ...input.store },
     log: { level: 'silent' },
   });
   return startFleetgate(config, silentLog(), { metrics: createMetrics(), ...opts });

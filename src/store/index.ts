@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import type { Log } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { migrate, type MigrateResult } from './migrations.js';
+import { Spool } from './spool.js';
+import { SqlTerminalStore } from './sql-store.js';
+import { PgliteSql, PostgresSql, type Sql } from './sql.js';
+import { PositionWriter } from './writer.js';
+
+export interface Storage {
+  sql: Sql;
+  terminals: SqlTerminalStore;
+  writer: PositionWriter;
+  migration: MigrateResult;
+  close(): Promise<void>;
+}
+
+/** Opens the configured database (PostgreSQL or PGlite), applying migrations. */
+export async function openSql(cfg: Config['store']): Promise<Sql> {
+  if (cfg.databaseUrl) return new PostgresSql(cfg.databaseUrl);
+  mkdirSync(cfg.dataDir, { recursive: true });
+  return PgliteSql.open(join(cfg.dataDir, 'pglite'));
+}
+
+/**
+ * The track store: migrations at start-up, the terminal store, the batched position writer
+ * with its spool (replayed now if an earlier run left one), and daily partition upkeep.
+ */
+export async function openStorage(cfg: Config['store'], log: Log, metrics: Metrics): Promise<Storage> {
+  const sql = await openSql(cfg);
+  const migration = await migrate(sql);
+  if (migration.applied.length) log.info({ applied: migration.applied, timescale: migration.timescale }, 'migrations applied');
+  const spool = new Spool(join(cfg.dataDir, 'spool'), cfg.spoolMaxBytes);
+  const writer = new PositionWriter(sql, spool, {
+    batchMaxRows: cfg.batchMaxRows, batchMaxMs: cfg.batchMaxMs, maxInFlight: cfg.maxInFlightBatches, probeEveryMs: cfg.probeEveryMs,
+  }, log, metrics);
+  await writer.recover();
+  const upkeep = async (): Promise<void> => {
+    try {
+      await sql.query('select fleetgate_ensure_partitions(1, 7)');
+      await sql.query('select fleetgate_drop_partitions($1)', [cfg.retentionDays]);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'partition upkeep failed; will retry');
+    }
+  };
+  await upkeep();
+  const timer = setInterval(() => void upkeep(), 3600_000);
+  timer.unref();
+  return {
+    sql, terminals: new SqlTerminalStore(sql), writer, migration,
+    async close() {
+      clearInterval(timer);
+      await writer.close();
+      await sql.close();
+    },
+  };
+}
