@@ -225,11 +225,11 @@ export interface MigrateResult {
 /** Applies the migrations not yet applied. Safe to run again (and concurrently: an advisory lock serialises it). */
 export async function migrate(sql: Sql): Promise<MigrateResult> {
   const timescale = await detectTimescale(sql);
-  await sql.exec(`create table if not exists schema_migrations (
-    version integer primary key, name text not null, flavour text not null, applied_at timestamptz not null default now())`);
   const applied: { version: number; name: string }[] = [];
   await sql.tx(async (q) => {
     if (sql.kind === 'postgres') await q.query('select pg_advisory_xact_lock(808808)');
+    await q.exec(`create table if not exists schema_migrations (
+      version integer primary key, name text not null, flavour text not null, applied_at timestamptz not null default now())`);
     if (timescale) await q.query('create extension if not exists timescaledb');
     const done = new Set((await q.query<{ version: number }>('select version from schema_migrations')).map((r) => r.version));
     for (const m of MIGRATIONS) {

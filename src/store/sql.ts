@@ -29,8 +29,10 @@ export class PostgresSql implements Sql {
 
   constructor(url: string, opts: { max?: number; connectionTimeoutMillis?: number } = {}) {
     this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 8, connectionTimeoutMillis: opts.connectionTimeoutMillis ?? 5000 });
-    // An idle client losing its connection must not crash the process: the pool replaces it.
+    // A client losing its connection (database restarted, network cut) must not crash the
+    // process: the query in progress fails with the error, and the pool replaces the client.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   async query<T>(text: string, params?: unknown[]): Promise<T[]> {
