@@ -81,7 +81,7 @@ const POINT_COLUMNS = `${TIME_TEXT('time')} as time, kind, latitude, longitude, 
 const DEDUPED = `
   select distinct on (time) time, kind, latitude, longitude, altitude, speed, direction, alarm, status, mileage
   from positions
-  where terminal = $1 and time >= $2::timestamptz and time <= $3::timestamptz
+  where terminal = $1 and time >= $2::timestamptz and time < $3::timestamptz
     and ($4::timestamptz is null or time > $4::timestamptz)
   order by time, kind`;
 
