@@ -8,6 +8,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { PublishPipeline } from './pipeline/publish.js';
 import type { Pipeline } from './pipeline/types.js';
 import { StorePipeline } from './pipeline/store.js';
+import { ClickHouseSink } from './store/clickhouse.js';
 import { openStorage, type Storage } from './store/index.js';
 import { MemoryTerminalStore } from './store/memory.js';
 import type { TerminalStore } from './store/types.js';
@@ -41,11 +42,13 @@ export async function startFleetgate(config: Readonly<Config>, log: Log, opts: S
   const { bus, broker } = await createBus(config.mqtt, log, metrics);
   const storage = config.store.kind === 'database' ? await openStorage(config.store, log, metrics) : undefined;
   const store = opts.store ?? storage?.terminals ?? new MemoryTerminalStore();
+  // ClickHouse mirrors committed rows; it queues and retries on its own and never holds an ack.
+  const clickhouse = storage && config.store.clickhouseUrl ? await ClickHouseSink.open(config.store.clickhouseUrl, log, metrics) : undefined;
   const publish = new PublishPipeline(bus, config.gateway.maxPendingMessages);
   const pipeline = opts.pipeline
     ? opts.pipeline(bus)
     : storage
-      ? new StorePipeline(storage.writer, publish, config.store.maxPendingRows)
+      ? new StorePipeline(storage.writer, publish, config.store.maxPendingRows, clickhouse)
       : publish;
   const gateway = new Gateway({ config, log, metrics, store, pipeline, bus });
   const gatewayPort = await gateway.listen();
@@ -53,7 +56,7 @@ export async function startFleetgate(config: Readonly<Config>, log: Log, opts: S
   await subscribeCommandRequests(bus, gateway, log);
 
   let httpPort = 0;
-  const api = opts.http === false ? undefined : buildApi({ gateway, metrics, log, httpWaitMs: config.commands.httpWaitMs });
+  const api = opts.http === false ? undefined : buildApi({ gateway, metrics, log, httpWaitMs: config.commands.httpWaitMs, sql: storage?.sql });
   if (api) {
     await api.listen({ host: config.http.host, port: config.http.port });
     httpPort = (api.server.address() as { port: number }).port;
@@ -67,6 +70,7 @@ export async function startFleetgate(config: Readonly<Config>, log: Log, opts: S
       await gateway.close();
       await pipeline.close();
       await storage?.close();
+      await clickhouse?.close(2000);
       await bus.flush(2000);
       await bus.close();
       await broker?.close();

@@ -1,5 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Gateway } from '../gateway/gateway.js';
+import type { Sql } from '../store/sql.js';
+import { registerTrackRoutes } from './tracks.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
@@ -9,6 +11,8 @@ export interface ApiDeps {
   log: Log;
   /** How long a command request waits for its result before answering 202 with an id to poll. */
   httpWaitMs: number;
+  /** The track store, for the read routes (absent when nothing is stored). */
+  sql?: Sql;
 }
 
 const TERMINAL = /^[0-9]{1,20}$/;
@@ -74,5 +78,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return r;
   });
 
+  if (deps.sql) registerTrackRoutes(app, { sql: deps.sql });
   return app;
 }
