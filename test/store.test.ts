@@ -175,3 +175,29 @@ describe('positions through the gateway', () => {
     expect(fg.storage!.writer.counts.replayed).toBeGreaterThan(0);
   }, 60_000);
 });
+
+describe('command log and queue in the database', () => {
+  it('keeps the offline queue and logs every command with its outcome', async () => {
+    const db = await createDatabase();
+    cleanup.push(() => db.drop());
+    const dataDir = mkdtempSync(join(tmpdir(), 'fg-cmd-'));
+    fg = await startTestGateway({ store: { kind: 'database', databaseUrl: db.url, dataDir } });
+    const t = await TestTerminal.connect(fg.ports.gateway, '013900000401');
+    cleanup.push(() => t.close());
+    await t.online();
+    const { done } = await fg.gateway.commands.submit({ terminal: t.terminal, msgId: '0x8104' });
+    await done;
+    t.close();
+    await waitFor(() => !fg!.gateway.ctx.sessions.has(t.terminal), 3000, 'offline');
+    await fg.gateway.commands.submit({ terminal: t.terminal, msgId: '0x8300', body: { flags: 8, text: 'x' } });
+    const sql = fg.storage!.sql;
+    const queued = await sql.query<{ n: number }>(`select count(*)::int as n from command_queue where terminal = $1`, [t.terminal]);
+    expect(queued[0]!.n).toBe(1);
+    const log = await waitFor(async () => {
+      const rows = await sql.query<{ msg_id: number; status: string; reply: { msgId: string } | null }>(`select msg_id, status, reply from command_log where terminal = $1 order by created_at`, [t.terminal]);
+      return rows.length === 2 && rows[0]!.status === 'answered' ? rows : undefined;
+    }, 3000, 'command log');
+    expect(log.map((r) => [r.msg_id, r.status])).toEqual([[0x8104, 'answered'], [0x8300, 'queued']]);
+    expect(log[0]!.reply?.msgId).toBe('0x0104');
+  }, 30_000);
+});

@@ -106,6 +106,7 @@ export class CommandService {
     const done = new Promise<CommandRecord>((r) => (resolve = r));
     this.records.set(record.id, { record, done });
     this.resolvers.set(record.id, resolve);
+    this.log(record);
     const session = this.deps.sessions.get(req.terminal);
     if (session) {
       this.dispatch(session, record, msgId, req.body ?? null);
@@ -251,8 +252,18 @@ export class CommandService {
     this.settle(p.record);
   }
 
+  /** The command log is a record, not a gate: a failing write is logged, never blocks a command. */
+  private log(record: CommandRecord): void {
+    const store = this.deps.store;
+    if (!store.logCommand) return;
+    store.logCommand({ ...record, msgId: parseInt(record.msgId, 16) }).catch((e: Error) =>
+      this.deps.log.warn({ err: e.message, command: record.id }, 'command log write failed'),
+    );
+  }
+
   private settle(record: CommandRecord): void {
     record.finishedAt = new Date(this.deps.now()).toISOString();
+    this.log(record);
     this.deps.metrics.commands.inc({ outcome: record.status });
     this.resolvers.get(record.id)?.(record);
     this.resolvers.delete(record.id);

@@ -1,6 +1,6 @@
 import type { Edition } from '../../protocols/jt808/index.js';
 import type { Sql } from './sql.js';
-import type { QueuedCommand, TerminalRecord, TerminalStore } from './types.js';
+import type { CommandLogEntry, QueuedCommand, TerminalRecord, TerminalStore } from './types.js';
 
 interface TerminalRow {
   terminal: string; auth_code: string; edition: number; edition_override: number | null; accept_bad_checksum: boolean;
@@ -77,6 +77,17 @@ export class SqlTerminalStore implements TerminalStore {
       id: r.id, terminal: r.terminal, msgId: r.msg_id, body: r.body, requestId: r.request_id ?? undefined,
       createdAt: new Date(r.created_at).toISOString(), expiresAt: new Date(r.expires_at).toISOString(),
     }));
+  }
+
+  async logCommand(e: CommandLogEntry): Promise<void> {
+    await this.sql.query(
+      `insert into command_log (id, terminal, msg_id, status, attempts, serials, result, reply, error, created_at, sent_at, finished_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       on conflict (id) do update set status = excluded.status, attempts = excluded.attempts, serials = excluded.serials,
+         result = excluded.result, reply = excluded.reply, error = excluded.error, sent_at = excluded.sent_at, finished_at = excluded.finished_at`,
+      [e.id, e.terminal, e.msgId, e.status, e.attempts, e.serials, e.result ?? null, e.reply === undefined ? null : JSON.stringify(e.reply),
+        e.error ?? null, e.createdAt, e.sentAt ?? null, e.finishedAt ?? null],
+    );
   }
 
   async close(): Promise<void> {}

@@ -48,5 +48,23 @@ export interface TerminalStore {
   takeCommands(terminal: string, now: Date): Promise<QueuedCommand[]>;
   /** Commands queued for a terminal, without removing them. */
   listCommands(terminal: string): Promise<QueuedCommand[]>;
+  /** Records a command's state in the command log (optional: the memory store keeps none). */
+  logCommand?(entry: CommandLogEntry): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One downlink command as the command log keeps it. */
+export interface CommandLogEntry {
+  id: string;
+  terminal: string;
+  msgId: number;
+  status: string;
+  attempts: number;
+  serials: number[];
+  result?: number;
+  reply?: Record<string, unknown>;
+  error?: string;
+  createdAt: string;
+  sentAt?: string;
+  finishedAt?: string;
 }
