@@ -1,10 +1,11 @@
-import type { Location } from '../../protocols/jt808/index.js';
+import { Location } from '../../protocols/jt808/index.js';
 import { topics, type Bus } from '../bus/types.js';
-import { hexId, messageToJson, normalise } from '../protocol/jt808/index.js';
+import { hexId, messageToJson } from '../protocol/jt808/index.js';
+import { LocationJson } from './location-json.js';
 import type { Pipeline, Uplink } from './types.js';
 
-/** Messages whose body is, or holds, one location. */
-const LOCATION_MESSAGES = new Set([0x0200, 0x0201, 0x0500]);
+/** Replies whose body holds one location (0x0201, 0x0500): published on …/up/{msgId}. */
+const REPLY_LOCATIONS = new Set([0x0201, 0x0500]);
 
 /**
  * Publishes every decoded uplink on MQTT (topics in README): locations on …/location (QoS 1),
@@ -15,6 +16,7 @@ const LOCATION_MESSAGES = new Set([0x0200, 0x0201, 0x0500]);
  */
 export class PublishPipeline implements Pipeline {
   private inFlight = 0;
+  private readonly json = new LocationJson();
   private readonly drainListeners: (() => void)[] = [];
 
   constructor(
@@ -47,28 +49,30 @@ export class PublishPipeline implements Pipeline {
   private publish(up: Uplink): void {
     const m = up.message;
     const t = m.terminal;
-    if (LOCATION_MESSAGES.has(m.msgId)) {
-      const json = messageToJson(m);
-      const loc = (m.msgId === 0x0200 ? m.body : m.body?.location) as Location | undefined;
-      const payload = JSON.stringify({ ...json, receivedAt: new Date(up.receivedAt).toISOString() });
-      if (m.msgId === 0x0200) this.bus.publish(topics.location(t), payload, { qos: 1 });
-      else this.bus.publish(topics.up(t, hexId(m.msgId)), payload, { qos: 1 });
+    const receivedAt = new Date(up.receivedAt).toISOString();
+    if (m.msgId === 0x0200 && m.body instanceof Location) {
+      const payload = this.json.message(m, m.body, receivedAt);
+      this.bus.publish(topics.location(t), payload, { qos: 1 });
+      if (m.body.alarmValue !== 0) this.bus.publish(topics.alarm(t), payload, { qos: 1 });
+      return;
+    }
+    if (REPLY_LOCATIONS.has(m.msgId)) {
+      const loc = m.body?.location as Location | undefined;
+      const payload = JSON.stringify({ ...messageToJson(m), receivedAt });
+      this.bus.publish(topics.up(t, hexId(m.msgId)), payload, { qos: 1 });
       if (loc && loc.alarmValue !== 0) this.bus.publish(topics.alarm(t), payload, { qos: 1 });
       return;
     }
     if (m.msgId === 0x0704 && m.body) {
       const body = m.body as { batchType: number; locations: Location[] };
       for (const loc of body.locations) {
-        const payload = JSON.stringify({
-          terminal: t, msgId: '0x0704', serial: m.serial, version: m.version, batch: true, blindArea: body.batchType === 1,
-          ...(normalise(loc) as object), receivedAt: new Date(up.receivedAt).toISOString(),
-        });
+        const payload = this.json.batchItem(m, loc, body.batchType === 1, receivedAt);
         this.bus.publish(topics.location(t), payload, { qos: 1 });
         if (loc.alarmValue !== 0) this.bus.publish(topics.alarm(t), payload, { qos: 1 });
       }
       return;
     }
-    this.bus.publish(topics.up(t, hexId(m.msgId)), JSON.stringify({ ...messageToJson(m), receivedAt: new Date(up.receivedAt).toISOString() }), { qos: 0 });
+    this.bus.publish(topics.up(t, hexId(m.msgId)), JSON.stringify({ ...messageToJson(m), receivedAt }), { qos: 0 });
   }
 
   async close(): Promise<void> {}
