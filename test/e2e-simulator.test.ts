@@ -30,6 +30,7 @@ describe('simulator → gateway', () => {
     const run = runSimulation({
       host: '127.0.0.1', port: fg.ports.gateway, terminals: 20, intervalS: 5, durationS: 6, editions: 'mix', seed: 7,
       behaviour: { timeScale: 60, signalLoss: { meanEveryS: 120, meanDurationS: 60 } },
+      drainMs: 8000, // wait out a loaded machine: an ack still in flight at the end is not a lost one
       onStart: (t) => (terminals = t),
     });
     // While it runs: a command from the HTTP API to one of the simulated terminals.
