@@ -8,19 +8,23 @@ import type { TerminalStore } from '../store/types.js';
 import type { CommandService } from './commands.js';
 import type { Session } from './session.js';
 
-/** Everything a session needs, built once by the gateway and shared (never module globals). */
-export interface GatewayContext {
+/** What the gateway is given: built by the composition root (src/app.ts). */
+export interface GatewayDeps {
   config: Readonly<Config>;
   log: Log;
   metrics: Metrics;
   store: TerminalStore;
   pipeline: Pipeline;
   bus: Bus;
+  now?: () => number;
+}
+
+/** Everything a session needs, built once by the gateway and shared (never module globals). */
+export interface GatewayContext extends Required<GatewayDeps> {
   reassembler: Reassembler;
   commands: CommandService;
   /** Online sessions by terminal. */
   sessions: Map<string, Session>;
   /** Every live session (online or not), for sweeps and limits. */
   all: Set<Session>;
-  now: () => number;
 }

@@ -1,27 +1,11 @@
 import net from 'node:net';
-import type { Bus } from '../bus/types.js';
 import { topics } from '../bus/types.js';
-import type { Config } from '../config.js';
-import type { Log } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { Pipeline } from '../pipeline/types.js';
 import { Reassembler } from '../protocol/jt808/index.js';
-import type { TerminalStore } from '../store/types.js';
 import { CommandService } from './commands.js';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext, GatewayDeps } from './context.js';
 import { MqttTransport } from './mqtt-ingress.js';
 import { Session, type SessionState } from './session.js';
 import { TcpTransport } from './tcp.js';
-
-export interface GatewayDeps {
-  config: Readonly<Config>;
-  log: Log;
-  metrics: Metrics;
-  store: TerminalStore;
-  pipeline: Pipeline;
-  bus: Bus;
-  now?: () => number;
-}
 
 /**
  * The terminal side: a TCP server (net) and MQTT ingress feeding sessions, the command service,

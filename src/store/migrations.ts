@@ -16,6 +16,20 @@ export interface Migration {
   native?: string;
 }
 
+// kind: 0 live 0x0200, 1 batch 0x0704 type 0, 2 blind-area 0x0704 type 1, 3 location in a reply.
+// The primary key is the duplicate key: a resent position is dropped on (terminal, time, kind).
+const POSITION_COLUMNS = `terminal text not null,
+        time timestamptz not null,
+        kind smallint not null,
+        received_at timestamptz not null,
+        latitude double precision not null,
+        longitude double precision not null,
+        altitude integer, speed real, direction smallint,
+        alarm bigint not null, status bigint not null,
+        mileage double precision, fuel real,
+        extras jsonb,
+        primary key (terminal, time, kind)`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -100,19 +114,8 @@ export const MIGRATIONS: readonly Migration[] = [
       create index events_time on events (started_at);
     `,
     native: `
-      -- kind: 0 live 0x0200, 1 batch 0x0704 type 0, 2 blind-area 0x0704 type 1, 3 location in a reply.
       create table positions (
-        terminal text not null,
-        time timestamptz not null,
-        kind smallint not null,
-        received_at timestamptz not null,
-        latitude double precision not null,
-        longitude double precision not null,
-        altitude integer, speed real, direction smallint,
-        alarm bigint not null, status bigint not null,
-        mileage double precision, fuel real,
-        extras jsonb,
-        primary key (terminal, time, kind)
+        ${POSITION_COLUMNS}
       ) partition by range (time);
       -- Devices with broken clocks report any date: they land here instead of failing a batch.
       create table positions_default partition of positions default;
@@ -173,17 +176,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
     timescale: `
       create table positions (
-        terminal text not null,
-        time timestamptz not null,
-        kind smallint not null,
-        received_at timestamptz not null,
-        latitude double precision not null,
-        longitude double precision not null,
-        altitude integer, speed real, direction smallint,
-        alarm bigint not null, status bigint not null,
-        mileage double precision, fuel real,
-        extras jsonb,
-        primary key (terminal, time, kind)
+        ${POSITION_COLUMNS}
       );
       select create_hypertable('positions', 'time', chunk_time_interval => interval '1 day');
       alter table positions set (timescaledb.compress, timescaledb.compress_segmentby = 'terminal', timescaledb.compress_orderby = 'time desc');
