@@ -75,8 +75,13 @@ export const ConfigSchema = z.object({
     /** A batch is committed at this many rows or after this long, whichever comes first. */
     batchMaxRows: z.number().int().positive().default(2000),
     batchMaxMs: z.number().int().positive().default(50),
-    /** Batches committing at once. */
+    /** Batches committing at once (each on a connection of its own, apart from the other queries). */
     maxInFlightBatches: z.number().int().positive().default(2),
+    /**
+     * PostgreSQL connections for everything else (registration, authentication, commands, API):
+     * thousands of terminals (re)connecting at once run several queries each.
+     */
+    maxConnections: z.number().int().positive().default(16),
     /** Rows accepted and not yet durable before the gateway stops reading sockets. */
     maxPendingRows: z.number().int().positive().default(50_000),
     /** Local spool bound while the database is unreachable (then acknowledgements stop). */

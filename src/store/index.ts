@@ -19,7 +19,7 @@ export interface Storage {
 
 /** Opens the configured database (PostgreSQL or PGlite), applying migrations. */
 export async function openSql(cfg: Config['store']): Promise<Sql> {
-  if (cfg.databaseUrl) return new PostgresSql(cfg.databaseUrl);
+  if (cfg.databaseUrl) return new PostgresSql(cfg.databaseUrl, { max: cfg.maxConnections });
   mkdirSync(cfg.dataDir, { recursive: true });
   return PgliteSql.open(join(cfg.dataDir, 'pglite'));
 }
@@ -33,7 +33,10 @@ export async function openStorage(cfg: Config['store'], log: Log, metrics: Metri
   const migration = await migrate(sql);
   if (migration.applied.length) log.info({ applied: migration.applied, timescale: migration.timescale }, 'migrations applied');
   const spool = new Spool(join(cfg.dataDir, 'spool'), cfg.spoolMaxBytes);
-  const writer = new PositionWriter(sql, spool, {
+  // Positions get connections of their own: a batch must not queue behind the terminal store's
+  // queries, which fill a shared pool when thousands of terminals register at once.
+  const positionsSql = cfg.databaseUrl ? new PostgresSql(cfg.databaseUrl, { max: cfg.maxInFlightBatches }) : sql;
+  const writer = new PositionWriter(positionsSql, spool, {
     batchMaxRows: cfg.batchMaxRows, batchMaxMs: cfg.batchMaxMs, maxInFlight: cfg.maxInFlightBatches, probeEveryMs: cfg.probeEveryMs,
   }, log, metrics);
   await writer.recover();
@@ -53,6 +56,7 @@ export async function openStorage(cfg: Config['store'], log: Log, metrics: Metri
     async close() {
       clearInterval(timer);
       await writer.close();
+      if (positionsSql !== sql) await positionsSql.close();
       await sql.close();
     },
   };

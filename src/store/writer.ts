@@ -90,13 +90,12 @@ export class PositionWriter {
 
   private kick(): void {
     while (this.inFlight < this.opts.maxInFlight && this.waiting.length > 0) {
-      const batch: Waiting[] = [];
+      let k = 0;
       let n = 0;
-      while (this.waiting.length > 0 && (n === 0 || n + this.waiting[0]!.rows.length <= this.opts.batchMaxRows)) {
-        const w = this.waiting.shift()!;
-        batch.push(w);
-        n += w.rows.length;
-      }
+      while (k < this.waiting.length && (n === 0 || n + this.waiting[k]!.rows.length <= this.opts.batchMaxRows)) n += this.waiting[k++]!.rows.length;
+      // One splice per batch: shift() per caller moves the whole queue each time once it is long
+      // (tens of thousands of one-row callers under load), which made batching quadratic.
+      const batch = this.waiting.splice(0, k);
       this.waitingRows -= n;
       this.inFlight++;
       void this.commit(batch).finally(() => {
