@@ -1,0 +1,241 @@
+/**
+ * FenceIndex: which fences hold a position, for every position of the stream.
+ *
+ * Each fence is covered by H3 cells (cover.ts): cells fully inside, as coarse as resolution 5,
+ * and boundary cells at resolution 10 (small fences) or 9 (large ones). A position's
+ * resolution-10 cell is computed in JavaScript (h3cell.ts, ≈ 0.3 µs, the same cell as h3-js),
+ * and that cell and its ancestors (digits truncated) are looked up in one hash table per
+ * resolution (cells.ts). An inside cell answers "inside" with no geometry; a boundary cell runs
+ * the exact test (flat.ts: turf's point-in-polygon, haversine for circles, great-circle
+ * distance to the corridor segments that can be nearest there, turf within 1 cm of an edge);
+ * a position whose cells are in no cover is outside every fence. The answer is the one of
+ * testing every fence exactly (`locateExact`), which test/geofence.test.ts checks on random
+ * fences and positions.
+ *
+ * Memory: covers hold cells in proportion to boundary length, not area; the cells, postings
+ * and flat geometry live in typed arrays (≈ 3 KB per fence in bench/rules-geo.ts, ≈ 4.5 KB with
+ * the compiled fences). `stats()` reports the counts.
+ */
+import { assertValidFence, FenceError, FenceErrorCode, type Fence } from './fence.js';
+import { CompiledFence, type FenceHit } from './exact.js';
+import { CellGeometryCache, coverFence, LOCATE_RES, MIN_RES } from './cover.js';
+import { H3PointLocator, type H3LocatorStats } from './h3cell.js';
+import { CellTables } from './cells.js';
+import { circleContains, nearestSegmentFlat, polygonContainsFast, rectangleContains } from './flat.js';
+import { FenceSlots } from './slots.js';
+import { chinaClock } from './time.js';
+
+export * from './fence.js';
+export { fenceFromGeoJSON, fencesFromGeoJSON, fenceToGeoJSON, fencesToGeoJSON } from './geojson.js';
+export { CompiledFence, exactHit, locateExact, type FenceHit } from './exact.js';
+export { LOCATE_RES, LARGE_BOUNDARY_RES, MIN_RES } from './cover.js';
+
+/**
+ * Postings. Each fence in a cell has a header word, (slot << 6) | shape << 4 | flags, then:
+ * SEGS: the count and the corridor segments that can be nearest there; FIXED: the one segment
+ * of an inside corridor cell.
+ */
+const INTERIOR = 1, SEGS = 2, FIXED = 4, WINDOWS = 8;
+const CIRCLE = 0, RECTANGLE = 1, POLYGON = 2, CORRIDOR = 3;
+const SHAPE_CODE = { circle: CIRCLE, rectangle: RECTANGLE, polygon: POLYGON, corridor: CORRIDOR } as const;
+
+interface Entry {
+  readonly cf: CompiledFence;
+  readonly slot: number;
+  /** The cover, key · 16 + resolution per cell (to remove the fence without covering it again). */
+  readonly cover: Float64Array;
+  readonly interiorCells: number;
+}
+
+export interface FenceIndexStats {
+  fences: number;
+  /** Cover cells over all fences (a cell shared by two fences counts twice). */
+  cells: number;
+  interiorCells: number;
+  boundaryCells: number;
+  /** Cover cells per resolution. */
+  cellsByRes: Record<number, number>;
+  /** Distinct cells in the tables. */
+  distinctCells: number;
+  /** Bytes of the typed arrays: cell tables and postings, geometry pool. */
+  tableBytes: number;
+  /** How the position → cell step was answered (see h3cell.ts). */
+  locator: H3LocatorStats;
+}
+
+const UNITS_FINE = 8 ** LOCATE_RES;
+
+export class FenceIndex {
+  private readonly locator = new H3PointLocator(LOCATE_RES);
+  private readonly cells = new CellTables(MIN_RES, LOCATE_RES);
+  private readonly slots = new FenceSlots();
+  private readonly entries = new Map<string, Entry>();
+  private readonly cellsPerRes = new Int32Array(LOCATE_RES + 1);
+  /** Resolutions that hold cells, finest first. */
+  private activeRes: number[] = [];
+
+  constructor(fences: Iterable<Fence> = []) {
+    this.addAll(fences);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(id: string): Fence | undefined {
+    return this.entries.get(id)?.cf.fence;
+  }
+
+  *fences(): IterableIterator<Fence> {
+    for (const e of this.entries.values()) yield e.cf.fence;
+  }
+
+  /** Adds a fence; throws FenceError when it is invalid or its id is taken. */
+  add(fence: Fence): void {
+    this.addAll([fence]);
+  }
+
+  /**
+   * Adds fences (faster than one by one: covers share cell geometry). Throws FenceError at the
+   * first invalid fence or taken id; the fences before it stay added.
+   */
+  addAll(fences: Iterable<Fence>): void {
+    const cache = new CellGeometryCache();
+    let added = 0;
+    try {
+      for (const fence of fences) {
+        if (this.entries.has(fence.id)) throw new FenceError(FenceErrorCode.BAD_FENCE, 'a fence with this id is already in the index', fence.id);
+        this.insert(new CompiledFence(assertValidFence(fence)), cache);
+        added++;
+      }
+    } finally {
+      if (added > 100) this.cells.trim(); // a bulk load: drop the growth slack
+    }
+  }
+
+  /** Adds the fence or replaces the one with its id; an invalid fence throws and leaves the index as it was. */
+  replace(fence: Fence): void {
+    const cf = new CompiledFence(assertValidFence(fence));
+    this.remove(fence.id);
+    this.insert(cf);
+  }
+
+  /** Removes a fence; false when there is none with that id. */
+  remove(id: string): boolean {
+    const e = this.entries.get(id);
+    if (!e) return false;
+    const ours = (header: number) => header >>> 6 === e.slot;
+    const length = (at: number) => postingLength(this.cells.post, at);
+    for (const c of e.cover) {
+      const res = c % 16;
+      this.cells.remove(res, (c - res) / 16, ours, length);
+      this.cellsPerRes[res]!--;
+    }
+    this.slots.remove(e.slot);
+    this.entries.delete(id);
+    this.updateActive();
+    return true;
+  }
+
+  /** The fences holding (lon, lat); with `atMs` (epoch ms) only those whose time windows are active then. Unordered. */
+  locate(lon: number, lat: number, atMs?: number): FenceHit[] {
+    const out: FenceHit[] = [];
+    this.locateInto(lon, lat, out, atMs);
+    return out;
+  }
+
+  /** As locate, into `out` (emptied first) to spare an allocation per position; returns the count. */
+  locateInto(lon: number, lat: number, out: FenceHit[], atMs?: number): number {
+    out.length = 0;
+    if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) return 0;
+    const key = this.locator.cellOf(lat, lon);
+    const base = Math.floor(key / UNITS_FINE), fine = key - base * UNITS_FINE;
+    const clock = atMs === undefined ? -1 : chinaClock(atMs);
+    const active = this.activeRes, cells = this.cells, P = cells.post, S = this.slots, pool = S.pool, off = S.poolOff;
+    let px = 2, py = 0, pz = 0; // the position's unit vector, computed for the first corridor
+    for (let a = 0; a < active.length; a++) {
+      const res = active[a]!;
+      const block = cells.find(res, base, fine >>> (3 * (LOCATE_RES - res)));
+      if (block < 0) continue;
+      for (let p = block + 2, end = block + 2 + P[block + 1]!; p < end; ) {
+        const w = P[p]!, slot = w >>> 6, len = postingLength(P, p);
+        if ((w & WINDOWS) !== 0 && clock >= 0 && !S.fences[slot]!.activeAt(clock)) { p += len; continue; }
+        const inside = (w & INTERIOR) !== 0;
+        switch ((w >>> 4) & 3) {
+          case CIRCLE:
+            if (inside || circleContains(pool, off[slot]!, lon, lat)) out.push(S.hits[slot]!);
+            break;
+          case RECTANGLE:
+            if (inside || rectangleContains(pool, off[slot]!, lon, lat)) out.push(S.hits[slot]!);
+            break;
+          case POLYGON: {
+            const f = inside ? 1 : polygonContainsFast(pool, off[slot]!, lon, lat);
+            if (f === 1 || (f < 0 && S.fences[slot]!.polygonContainsByTurf(lon, lat))) out.push(S.hits[slot]!);
+            break;
+          }
+          default: {
+            let seg: number;
+            if ((w & FIXED) !== 0) {
+              seg = P[p + 1]!;
+            } else {
+              if (px === 2) {
+                const la = lat * DEG, lo = lon * DEG, cl = Math.cos(la);
+                px = cl * Math.cos(lo); py = cl * Math.sin(lo); pz = Math.sin(la);
+              }
+              seg = nearestSegmentFlat(pool, off[slot]!, px, py, pz, P, p + 2, P[p + 1]!, inside);
+              if (seg <= -2) seg = S.fences[slot]!.settle(seg, lon, lat);
+            }
+            if (seg >= 0) out.push(S.segmentHits[S.segmentHitBase[slot]! + seg] ?? S.fences[slot]!.segmentHit(seg, clock >= 0 ? clock : undefined));
+          }
+        }
+        p += len;
+      }
+    }
+    return out.length;
+  }
+
+  stats(): FenceIndexStats {
+    let cells = 0, interiorCells = 0;
+    const cellsByRes: Record<number, number> = {};
+    for (const e of this.entries.values()) { cells += e.cover.length; interiorCells += e.interiorCells; }
+    for (let r = MIN_RES; r <= LOCATE_RES; r++) if (this.cellsPerRes[r]! > 0) cellsByRes[r] = this.cellsPerRes[r]!;
+    return {
+      fences: this.entries.size, cells, interiorCells, boundaryCells: cells - interiorCells, cellsByRes,
+      distinctCells: this.cells.sizes().reduce((a, b) => a + b, 0), tableBytes: this.cells.bytes() + this.slots.bytes(),
+      locator: { ...this.locator.stats },
+    };
+  }
+
+  private insert(cf: CompiledFence, cache?: CellGeometryCache): void {
+    const slot = this.slots.add(cf);
+    const cover = coverFence(cf, cache);
+    const header = (slot << 6) | (SHAPE_CODE[cf.shape] << 4) | (cf.windows ? WINDOWS : 0);
+    const keys = new Float64Array(cover.length);
+    let interiorCells = 0;
+    for (const [i, c] of cover.entries()) {
+      let words: number[];
+      if (c.segs === null) words = [header | (c.interior ? INTERIOR : 0)];
+      else if (c.interior && c.segs.length === 1) words = [header | INTERIOR | FIXED, c.segs[0]!];
+      else words = [header | (c.interior ? INTERIOR : 0) | SEGS, c.segs.length, ...c.segs];
+      this.cells.append(c.res, c.key, words);
+      this.cellsPerRes[c.res]!++;
+      keys[i] = c.key * 16 + c.res;
+      if (c.interior) interiorCells++;
+    }
+    this.entries.set(cf.fence.id, { cf, slot, cover: keys, interiorCells });
+    this.updateActive();
+  }
+
+  private updateActive(): void {
+    const active: number[] = [];
+    for (let r = LOCATE_RES; r >= MIN_RES; r--) if (this.cellsPerRes[r]! > 0) active.push(r);
+    this.activeRes = active;
+  }
+}
+
+const DEG = Math.PI / 180;
+
+function postingLength(P: Int32Array, at: number): number {
+  const w = P[at]!;
+  return (w & SEGS) !== 0 ? 2 + P[at + 1]! : (w & FIXED) !== 0 ? 2 : 1;
+}
