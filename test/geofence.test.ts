@@ -364,6 +364,23 @@ describe('the index agrees with testing every fence exactly', () => {
     expect(copy.stats()).toMatchObject({ fences: 0, cells: 0 });
     expect(points.every((p) => copy.locate(p[0]!, p[1]!).length === 0)).toBe(true);
   }, 120_000);
+
+  it('after most fences are removed and the stores are compacted', () => {
+    const many: Fence[] = Array.from({ length: 1500 }, (_, i) => {
+      const c: LonLat = [116.9 + rnd() * 0.3, 36.55 + rnd() * 0.2];
+      if (i % 2) return circle(c, 20 + rnd() * 300, `c${i}`);
+      const line = Array.from({ length: 30 }, (_, k) => destination(c, 80 + rnd() * 20, k * 150));
+      return { ...corridor(line, 30 + rnd() * 100, `r${i}`), segments: line.slice(1).map((_, k) => (k % 4 ? null : { speedLimitKmh: 40 })) };
+    });
+    const idx = new FenceIndex(many);
+    const kept = many.filter((_, i) => i % 20 < 2);
+    for (const f of many) if (!kept.includes(f)) idx.remove(f.id);
+    idx.add(circle([117.05, 36.65], 500, 'late'));
+    const keptCompiled = [...kept, idx.get('late')!].map((f) => new CompiledFence(f));
+    const points = Array.from({ length: 5000 }, (): LonLat => [116.9 + rnd() * 0.3, 36.55 + rnd() * 0.2]);
+    expect(disagreements(points, keptCompiled, idx)).toEqual([]);
+    expect(points.filter((p) => idx.locate(p[0]!, p[1]!).length > 0).length).toBeGreaterThan(100);
+  }, 120_000);
 });
 
 // ---------------------------------------------------------------------------------------------
