@@ -24,8 +24,8 @@ export interface IngestGatewayStats {
   sessions: number;
   busBuffered: number;
   busDropped: number;
-  /** Event-loop delay since the last 'stats' (ms). */
-  loopDelayMs: { p50: number; p99: number; max: number };
+  /** Event-loop delay since the last 'stats' (ms); null when the monitor recorded nothing. */
+  loopDelayMs: { p50: number; p99: number; max: number } | null;
   /** Batches committed and their mean duration since start (ms), from the store metric. */
   batches: { count: number; meanMs: number; meanRows: number };
   /** node-postgres pool: connections open, idle, and queries waiting for one (PostgreSQL only). */
@@ -61,7 +61,8 @@ export function runIngestGateway(): void {
         sessions: app.gateway.online().length,
         busBuffered: app.bus.stats.buffered,
         busDropped: app.bus.stats.dropped,
-        loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+        // No samples at all means the loop never got round to the monitor's timer: report that, not zeros.
+        loopDelayMs: loop.count === 0 ? null : { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
         batches: { count, meanMs: count ? (sum / count) * 1000 : 0, meanRows: count ? (w.counts.inserted + w.counts.duplicates) / count : 0 },
       };
       const sql = app.storage!.sql;

@@ -98,7 +98,7 @@ export async function runIngest(o: RunOptions): Promise<RunResult> {
       if (performance.now() - shown >= 5000) {
         const acked = sum((p) => p.acked);
         const g = await gateway.ask<IngestGatewayStats>('stats');
-        progress(`${o.label}: ramp ${((performance.now() - t0) / 1000).toFixed(0)} s: ${sum((p) => p.online)} online, ${Math.round((acked - ackedThen) / ((performance.now() - shown) / 1000))} acked/s, ${sum((p) => p.unacked)} unacked; gateway: ${g.pendingRows} rows pending, loop p99 ${g.loopDelayMs.p99.toFixed(0)} ms, batches ${g.batches.count} (mean ${g.batches.meanMs.toFixed(0)} ms)${g.pool ? `, pool ${g.pool.total} open ${g.pool.idle} idle ${g.pool.waiting} waiting` : ''}`);
+        progress(`${o.label}: ramp ${((performance.now() - t0) / 1000).toFixed(0)} s: ${sum((p) => p.online)} online, ${Math.round((acked - ackedThen) / ((performance.now() - shown) / 1000))} acked/s, ${sum((p) => p.unacked)} unacked; gateway: ${g.pendingRows} rows pending, loop p99 ${g.loopDelayMs ? g.loopDelayMs.p99.toFixed(0) : '?'} ms, batches ${g.batches.count} (mean ${g.batches.meanMs.toFixed(0)} ms)${g.pool ? `, pool ${g.pool.total} open ${g.pool.idle} idle ${g.pool.waiting} waiting` : ''}`);
         ackedThen = acked;
         shown = performance.now();
       }
