@@ -69,6 +69,24 @@ describe('MQTT on the real Mosquitto (127.0.0.1:1883)', () => {
   });
 });
 
+describe('embedded broker (in-process publishing)', () => {
+  it('delivers locations at QoS 1 and retained statuses to outside clients', async () => {
+    fg = await startTestGateway();
+    const url = `mqtt://127.0.0.1:${fg.ports.mqtt}`;
+    const t = await TestTerminal.connect(fg.ports.gateway);
+    cleanup.push(() => t.close());
+    const sub = await listener(url, `fleetgate/v1/terminals/${t.terminal}/location`);
+    await t.online();
+    t.send(0x0200, t.location());
+    const loc = await waitFor(() => sub.got[0], 5000, 'location from the embedded broker');
+    expect(JSON.parse(loc.payload.toString())).toMatchObject({ terminal: t.terminal, msgId: '0x0200', latitude: 36.651216 });
+    const late = await listener(url, `fleetgate/v1/+/+/status`);
+    const statuses = await waitFor(() => (late.got.length >= 2 ? late.got : undefined), 5000, 'retained statuses');
+    expect(statuses.every((m) => m.retain)).toBe(true);
+    expect(statuses.map((m) => JSON.parse(m.payload.toString()).state)).toEqual(['online', 'online']); // gateway, terminal
+  });
+});
+
 describe('MQTT ingress (embedded broker)', () => {
   it('serves a terminal that sends raw frames on jt808/{id}/up, replying on jt808/{id}/down', async () => {
     fg = await startTestGateway();
