@@ -15,7 +15,7 @@ async function term(id = '013912344321', edition: 2011 | 2013 | 2019 = 2013): Pr
   terminals.push(t);
   return t;
 }
-const metric = async (name: string): Promise<string> => (await http(fg!.ports.http, 'GET', '/metrics')).json as string;
+const metrics = async (): Promise<string> => (await http(fg!.ports.http, 'GET', '/metrics')).json as string;
 
 describe('registration and authentication', () => {
   it('2013: registers (0x8100 with an auth code), authenticates, heartbeats and gets locations acknowledged', async () => {
@@ -58,7 +58,7 @@ describe('registration and authentication', () => {
     expect((await t.authenticate('wrong')).body?.result).toBe(1);
     const u = await term('013900000000');
     expect((await u.authenticate('anything')).body?.result).toBe(1);
-    expect(await metric('')).toMatch(/fleetgate_errors_total\{code="FG_ERR_AUTH_FAILED"\} 2/);
+    expect(await metrics()).toMatch(/fleetgate_errors_total\{code="FG_ERR_AUTH_FAILED"\} 2/);
   });
 
   it('with policy "reject", an unknown terminal gets 0x8100 result 4 (not in database)', async () => {
@@ -75,7 +75,7 @@ describe('registration and authentication', () => {
     t.send(0x0002);
     t.send(0x0002);
     await waitFor(() => t.closed, 3000, 'close after 3 refused frames');
-    expect(await metric('')).toMatch(/fleetgate_errors_total\{code="FG_ERR_NOT_AUTHENTICATED"\} 3/);
+    expect(await metrics()).toMatch(/fleetgate_errors_total\{code="FG_ERR_NOT_AUTHENTICATED"\} 3/);
   });
 
   it('a second login of the same terminal closes the older socket', async () => {
@@ -87,7 +87,7 @@ describe('registration and authentication', () => {
     expect(b.closed).toBe(false);
     const s = b.send(0x0002);
     await b.reply8001(s, 0x0002);
-    expect(await metric('')).toMatch(/fleetgate_connections_closed_total\{reason="duplicate_login"\} 1/);
+    expect(await metrics()).toMatch(/fleetgate_connections_closed_total\{reason="duplicate_login"\} 1/);
   });
 
   it('0x0003 logout de-registers: the old auth code no longer works', async () => {
@@ -120,7 +120,7 @@ describe('registration and authentication', () => {
     raw[raw.length - 1] = raw.subarray(0, -1).reduce((x, b) => x ^ b, 0);
     t.writeRaw(Buffer.concat([Buffer.from([0x7e]), raw, Buffer.from([0x7e])]));
     expect((await t.reply8001(42, 0x0102)).body?.result).toBe(0);
-    expect(await metric('')).toMatch(/fleetgate_errors_total\{code="FG_ERR_EDITION_MISMATCH"\} 1/);
+    expect(await metrics()).toMatch(/fleetgate_errors_total\{code="FG_ERR_EDITION_MISMATCH"\} 1/);
   });
 });
 
@@ -130,7 +130,7 @@ describe('limits at the edge', () => {
     const t = await (await term()).online();
     await waitFor(() => t.closed, 4000, 'idle close');
     expect(fg.gateway.ctx.sessions.has(t.terminal)).toBe(false);
-    expect(await metric('')).toMatch(/fleetgate_connections_closed_total\{reason="idle"\} 1/);
+    expect(await metrics()).toMatch(/fleetgate_connections_closed_total\{reason="idle"\} 1/);
   });
 
   it('closes a connection whose frame never completes', async () => {
@@ -138,7 +138,7 @@ describe('limits at the edge', () => {
     const t = await term();
     t.writeRaw(Buffer.from('7e02000020', 'hex'));
     await waitFor(() => t.closed, 4000, 'partial-frame close');
-    expect(await metric('')).toMatch(/FG_ERR_PARTIAL_FRAME_TIMEOUT/);
+    expect(await metrics()).toMatch(/FG_ERR_PARTIAL_FRAME_TIMEOUT/);
   });
 
   it('drops frames over the rate limit, then closes a connection that keeps flooding', async () => {
@@ -149,7 +149,7 @@ describe('limits at the edge', () => {
     await waitFor(() => t.closed, 3000, 'rate-limit close');
     const replies = t.received.filter((m) => m.msgId === 0x8001 && m.body?.replyMsgId === 0x0002);
     expect(replies.length).toBeLessThanOrEqual(5);
-    expect(await metric('')).toMatch(/FG_ERR_RATE_LIMIT/);
+    expect(await metrics()).toMatch(/FG_ERR_RATE_LIMIT/);
   });
 
   it('refuses a frame over the size limit without losing the connection or the next frame', async () => {
@@ -159,7 +159,7 @@ describe('limits at the edge', () => {
     const s = t.send(0x0002);
     await t.reply8001(s, 0x0002);
     expect(t.closed).toBe(false);
-    expect(await metric('')).toMatch(/FG_ERR_FRAME_TOO_LONG/);
+    expect(await metrics()).toMatch(/FG_ERR_FRAME_TOO_LONG/);
   });
 
   it('refuses connections beyond the global limit', async () => {

@@ -181,8 +181,4 @@ export class CpuMeter {
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export function progress(msg: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
-}
+export { progress, sleep } from './ipc.js';
