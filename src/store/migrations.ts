@@ -200,6 +200,39 @@ export const MIGRATIONS: readonly Migration[] = [
         language sql as $$ select 0 $$;
     `,
   },
+  {
+    version: 3,
+    name: 'rules: events with stable ids, rule state checkpoints, thresholds, geofences, vehicle groups',
+    common: `
+      -- A rule event is emitted at its start and again at its end; the key makes both one row.
+      alter table events add column event_key text, add column rule text, add column updated_at timestamptz;
+      create unique index events_key on events (event_key);
+      create index events_kind_time on events (kind, started_at);
+      -- Per-vehicle rule state, checkpointed by the engine (resumed after a restart, or by another process).
+      create table rule_state (
+        terminal text primary key,
+        watermark timestamptz not null,
+        state jsonb not null,
+        updated_at timestamptz not null default now()
+      );
+      -- Threshold overrides per organisation, vehicle group or vehicle (terminal id).
+      create table rule_thresholds (
+        scope text not null check (scope in ('organisation', 'group', 'vehicle')),
+        id text not null,
+        thresholds jsonb not null,
+        updated_at timestamptz not null default now(),
+        primary key (scope, id)
+      );
+      -- Geofences as GeoJSON Features (the rules' FenceIndex is built from them at start-up).
+      create table geofences (
+        id text primary key,
+        kind text not null,
+        feature jsonb not null,
+        updated_at timestamptz not null default now()
+      );
+      alter table vehicles add column vehicle_group text;
+    `,
+  },
 ];
 
 /** Whether TimescaleDB can be used: installed already, or available to install. */
