@@ -93,6 +93,18 @@ export const ConfigSchema = z.object({
     /** ClickHouse mirror for analytics; unset = none. */
     clickhouseUrl: z.string().optional(),
   }).prefault({}),
+  rules: z.object({
+    /** Evaluate geofence, behaviour and terminal-health rules on every stored position. */
+    enabled: z.boolean().default(true),
+    /** Sweep period: timers (offline), quiet late lanes, checkpoints. */
+    sweepEveryMs: z.number().int().positive().default(1000),
+    /** Changed vehicle states are checkpointed to the store this often. */
+    checkpointEveryMs: z.number().int().positive().default(5000),
+    /** A late lane (positions older than the live watermark) ends after this long without data. */
+    lateLaneIdleMs: z.number().int().positive().default(60_000),
+    /** GeoJSON FeatureCollection of geofences loaded at start-up (besides those stored in the database). */
+    geofencesFile: z.string().optional(),
+  }).prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),
@@ -125,6 +137,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
     mqtt: { url: env.MQTT_URL || undefined, embeddedPort: num(env.FLEETGATE_MQTT_PORT), embeddedHost: env.FLEETGATE_MQTT_HOST || undefined },
     http: { port: num(env.FLEETGATE_HTTP_PORT) },
     store: { dataDir: env.FLEETGATE_DATA_DIR || undefined, databaseUrl: env.DATABASE_URL || undefined, clickhouseUrl: env.CLICKHOUSE_URL || undefined },
+    rules: { geofencesFile: env.FLEETGATE_GEOFENCES || undefined },
     log: { level: (env.LOG_LEVEL as Config['log']['level'] | undefined) ?? undefined },
   };
 }

@@ -30,6 +30,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     storeBatchSeconds: new Histogram({ name: 'fleetgate_store_batch_seconds', help: 'Time to commit one batch of positions', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r }),
     storeOutage: new Gauge({ name: 'fleetgate_store_outage', help: '1 while the database is unreachable and positions go to the spool', registers: r }),
     spoolBytes: new Gauge({ name: 'fleetgate_spool_bytes', help: 'Bytes in the local spool waiting for the database', registers: r }),
+    rulePositions: new Counter({ name: 'fleetgate_rule_positions_total', help: 'Positions through the rule engine: evaluated (all), of which late and replayed; skipped (duplicates, out of order in a late lane)', labelNames: ['lane'] as const, registers: r }),
+    ruleEvents: new Counter({ name: 'fleetgate_rule_events_total', help: 'Rule event emissions, by rule, phase (start, end, instant) and late', labelNames: ['rule', 'phase', 'late'] as const, registers: r }),
+    ruleEventsOpen: new Gauge({ name: 'fleetgate_rule_events_open', help: 'Rule events open now', registers: r }),
+    ruleVehicles: new Gauge({ name: 'fleetgate_rule_vehicles', help: 'Vehicles whose rule state is held in memory', registers: r }),
+    ruleCheckpoints: new Counter({ name: 'fleetgate_rule_checkpoints_total', help: 'Vehicle rule states written to the store', registers: r }),
+    ruleEventStore: new Counter({ name: 'fleetgate_rule_event_store_total', help: 'Rule events written to the store, by outcome (stored, failed, dropped)', labelNames: ['result'] as const, registers: r }),
+    ruleSweepSeconds: new Histogram({ name: 'fleetgate_rule_sweep_seconds', help: 'Time of one rule sweep (timers, late lanes, checkpoints)', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r }),
     backpressure: new Counter({ name: 'fleetgate_backpressure_total', help: 'Times reading was paused or a slow socket was dropped', labelNames: ['kind'] as const, registers: r }),
   };
 }

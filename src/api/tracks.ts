@@ -290,8 +290,13 @@ export function registerTrackRoutes(app: FastifyInstance, deps: { sql: Sql }): v
       const terminal = q.terminal === undefined ? undefined : parseTerminal(q.terminal);
       const range = parseRange(q);
       const kind = optionalText('kind', q.kind, EVENT_KIND);
+      const rule = optionalText('rule', q.rule, EVENT_KIND);
+      const late = q.late === undefined ? undefined : parseFlag('late', q.late);
+      const open = parseFlag('open', q.open);
       const limit = parseLimit(q.limit);
-      const res = await events(sql, { ...range, limit, ...(terminal ? { terminal } : {}), ...(kind ? { kind } : {}) });
+      const res = await events(sql, {
+        ...range, limit, open, ...(terminal ? { terminal } : {}), ...(kind ? { kind } : {}), ...(rule ? { rule } : {}), ...(late !== undefined ? { late } : {}),
+      });
       return {
         from: range.from.toISOString(),
         to: range.to.toISOString(),

@@ -2,6 +2,8 @@ import { Location } from '../../protocols/jt808/index.js';
 import { topics, type Bus } from '../bus/types.js';
 import { hexId, messageToJson } from '../protocol/jt808/index.js';
 import { LocationJson } from './location-json.js';
+import { positionRows } from '../store/rows.js';
+import type { RowMirror } from './store.js';
 import type { Pipeline, Uplink } from './types.js';
 
 /** Replies whose body holds one location (0x0201, 0x0500): published on …/up/{msgId}. */
@@ -22,6 +24,8 @@ export class PublishPipeline implements Pipeline {
   constructor(
     private readonly bus: Bus,
     private readonly maxPending: number,
+    /** Without a store, positions go on to the rules from here (with one they go once committed). */
+    private readonly positions?: RowMirror,
   ) {}
 
   get saturated(): boolean {
@@ -39,6 +43,10 @@ export class PublishPipeline implements Pipeline {
   async submit(up: Uplink): Promise<void> {
     this.inFlight++;
     try {
+      if (this.positions) {
+        const rows = positionRows(up);
+        if (rows.length > 0) this.positions.push(rows);
+      }
       this.publish(up);
     } finally {
       this.inFlight--;

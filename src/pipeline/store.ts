@@ -3,7 +3,7 @@ import { positionRows, type PositionRow } from '../store/rows.js';
 import type { PublishPipeline } from './publish.js';
 import type { Pipeline, Uplink } from './types.js';
 
-/** Where committed rows are mirrored without ever holding up an acknowledgement (ClickHouse). */
+/** Where committed rows go on without ever holding up an acknowledgement (ClickHouse, the rules). */
 export interface RowMirror {
   push(rows: PositionRow[]): void;
 }
@@ -22,9 +22,13 @@ export class StorePipeline implements Pipeline {
     private readonly writer: PositionWriter,
     private readonly publish: PublishPipeline,
     private readonly maxPendingRows: number,
-    mirror?: RowMirror,
+    mirrors: readonly RowMirror[] = [],
   ) {
-    if (mirror) writer.onCommitted = (rows) => mirror.push(rows as PositionRow[]);
+    if (mirrors.length > 0) {
+      writer.onCommitted = (rows) => {
+        for (const m of mirrors) m.push(rows as PositionRow[]);
+      };
+    }
   }
 
   get saturated(): boolean {

@@ -1,3 +1,4 @@
+import { PositionKind } from '../store/rows.js';
 import type { FenceHit, FenceIndex } from './geo/index.js';
 import { distanceM } from './event.js';
 import type { Thresholds } from './thresholds.js';
@@ -16,8 +17,10 @@ export interface RuleInput {
   direction: number;
   alarm: number;
   status: number;
-  /** True when it came in a blind-area batch (0x0704 type 1). */
-  blindArea: boolean;
+  /** Stored position kind (`PositionKind`: 2 is a blind-area batch item). */
+  kind?: number;
+  /** True when it came in a blind-area batch (0x0704 type 1); same as kind 2. */
+  blindArea?: boolean;
 }
 
 /** What a lane remembers of its last fix (plain JSON: it is checkpointed). */
@@ -46,8 +49,11 @@ export class FixBuilder {
     };
   }
 
-  /** `forceLate`: the position is evaluated in the late lane (older than the live watermark). */
-  build(p: RuleInput, prev: LaneMemory | null, t: Thresholds, forceLate: boolean): Fix {
+  /**
+   * `forceLate`: the position is evaluated in the late lane (older than the live watermark).
+   * `locate` false leaves `fences` empty (timers look at the last fix, not where it is).
+   */
+  build(p: RuleInput, prev: LaneMemory | null, t: Thresholds, forceLate: boolean, locate = true): Fix {
     const f = this.fix;
     f.terminal = p.terminal;
     f.timeMs = p.time;
@@ -61,7 +67,7 @@ export class FixBuilder {
     f.acc = (p.status & 1) !== 0;
     f.located = (p.status & 2) !== 0;
     f.moving = p.speed >= t.movingMinKmh;
-    f.late = forceLate || p.blindArea || p.receivedAt - p.time > t.lateAfterS * 1000;
+    f.late = forceLate || p.blindArea === true || p.kind === PositionKind.BLIND_AREA || p.receivedAt - p.time > t.lateAfterS * 1000;
     if (prev) {
       f.dtS = (p.time - prev.timeMs) / 1000;
       f.stepM = prev.located && f.located ? distanceM(prev.lat, prev.lon, f.lat, f.lon) : 0;
@@ -75,7 +81,7 @@ export class FixBuilder {
       f.stepM = 0;
       f.prevLat = f.prevLon = f.prevSpeedKmh = f.prevDirection = f.prevTimeMs = NaN;
     }
-    if (this.fences && this.fences.size > 0 && f.located) this.fences.locateInto(f.lon, f.lat, this.hits, f.timeMs);
+    if (locate && this.fences && this.fences.size > 0 && f.located) this.fences.locateInto(f.lon, f.lat, this.hits, f.timeMs);
     else this.hits.length = 0;
     return f;
   }

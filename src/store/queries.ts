@@ -202,7 +202,10 @@ export async function lastPositions(sql: Sql, q: LastPositionsQuery): Promise<{ 
 
 export interface EventRow {
   id: number;
+  /** The rule engine's id of the event (start and end share it); null for events from elsewhere. */
+  eventId: string | null;
   terminal: string;
+  rule: string | null;
   kind: string;
   severity: number;
   startedAt: string;
@@ -217,6 +220,10 @@ export interface EventsQuery {
   from: Date;
   to: Date;
   kind?: string;
+  rule?: string;
+  late?: boolean;
+  /** Only events not ended yet. */
+  open?: boolean;
   limit: number;
 }
 
@@ -232,9 +239,18 @@ export async function events(sql: Sql, q: EventsQuery): Promise<{ events: EventR
     params.push(q.kind);
     where.push(`kind = $${params.length}`);
   }
+  if (q.rule !== undefined) {
+    params.push(q.rule);
+    where.push(`rule = $${params.length}`);
+  }
+  if (q.late !== undefined) {
+    params.push(q.late);
+    where.push(`late = $${params.length}`);
+  }
+  if (q.open) where.push('ended_at is null');
   params.push(q.limit + 1);
   const rows = await sql.query<EventRow>(
-    `select id::float8 as id, terminal, kind, severity, ${TIME_TEXT('started_at')} as "startedAt",
+    `select id::float8 as id, event_key as "eventId", terminal, rule, kind, severity, ${TIME_TEXT('started_at')} as "startedAt",
        case when ended_at is null then null else ${TIME_TEXT('ended_at')} end as "endedAt", late, data
      from events where ${where.join(' and ')}
      order by started_at, id limit $${params.length}`,
