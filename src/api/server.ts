@@ -2,6 +2,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Sql } from '../store/sql.js';
 import { registerTrackRoutes } from './tracks.js';
+import { registerGeofenceRoutes } from './geofences.js';
+import type { FenceIndex } from '../rules/geo/index.js';
+import type { FenceRepository } from '../rules/geo/repository.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
@@ -13,6 +16,8 @@ export interface ApiDeps {
   httpWaitMs: number;
   /** The track store, for the read routes (absent when nothing is stored). */
   sql?: Sql;
+  /** Geofences: the store and the rules' live index (absent: no geofence routes). */
+  geofences?: { fences: FenceIndex; repo: FenceRepository };
 }
 
 const TERMINAL = /^[0-9]{1,20}$/;
@@ -79,5 +84,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   if (deps.sql) registerTrackRoutes(app, { sql: deps.sql });
+  if (deps.geofences) registerGeofenceRoutes(app, { ...deps.geofences, commands: gateway.commands, log: deps.log, httpWaitMs: deps.httpWaitMs });
   return app;
 }
