@@ -8,6 +8,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { PublishPipeline } from './pipeline/publish.js';
 import type { Pipeline } from './pipeline/types.js';
 import { StorePipeline } from './pipeline/store.js';
+import { RulesService } from './rules/service.js';
 import { ClickHouseSink } from './store/clickhouse.js';
 import { openStorage, type Storage } from './store/index.js';
 import { MemoryTerminalStore } from './store/memory.js';
@@ -18,6 +19,8 @@ export interface Fleetgate {
   gateway: Gateway;
   bus: Bus;
   metrics: Metrics;
+  /** The rule engine and what it reads (absent when `rules.enabled` is false). */
+  rules?: RulesService;
   /** The database side, unless `store.kind` is 'memory'. */
   storage?: Storage;
   /** Bound ports (useful when the config asked for 0). */
@@ -44,11 +47,14 @@ export async function startFleetgate(config: Readonly<Config>, log: Log, opts: S
   const store = opts.store ?? storage?.terminals ?? new MemoryTerminalStore();
   // ClickHouse mirrors committed rows; it queues and retries on its own and never holds an ack.
   const clickhouse = storage && config.store.clickhouseUrl ? await ClickHouseSink.open(config.store.clickhouseUrl, log, metrics) : undefined;
-  const publish = new PublishPipeline(bus, config.gateway.maxPendingMessages);
+  // Rules see positions once committed (with a store) or as they are published (without one).
+  const rules = config.rules.enabled ? await RulesService.start({ config, bus, metrics, log, ...(storage ? { sql: storage.sql } : {}) }) : undefined;
+  const publish = new PublishPipeline(bus, config.gateway.maxPendingMessages, storage ? undefined : rules);
+  const mirrors = [clickhouse, rules].filter((m): m is NonNullable<typeof m> => m !== undefined);
   const pipeline = opts.pipeline
     ? opts.pipeline(bus)
     : storage
-      ? new StorePipeline(storage.writer, publish, config.store.maxPendingRows, clickhouse)
+      ? new StorePipeline(storage.writer, publish, config.store.maxPendingRows, mirrors)
       : publish;
   const gateway = new Gateway({ config, log, metrics, store, pipeline, bus });
   const gatewayPort = await gateway.listen();
@@ -56,19 +62,24 @@ export async function startFleetgate(config: Readonly<Config>, log: Log, opts: S
   await subscribeCommandRequests(bus, gateway, log);
 
   let httpPort = 0;
-  const api = opts.http === false ? undefined : buildApi({ gateway, metrics, log, httpWaitMs: config.commands.httpWaitMs, sql: storage?.sql });
+  const api = opts.http === false ? undefined : buildApi({
+    gateway, metrics, log, httpWaitMs: config.commands.httpWaitMs, sql: storage?.sql,
+    ...(rules ? { rules } : {}),
+    ...(rules?.fenceRepo ? { geofences: { fences: rules.fences, repo: rules.fenceRepo } } : {}),
+  });
   if (api) {
     await api.listen({ host: config.http.host, port: config.http.port });
     httpPort = (api.server.address() as { port: number }).port;
     log.info({ port: httpPort }, 'HTTP API listening');
   }
   return {
-    config, gateway, bus, metrics, storage,
+    config, gateway, bus, metrics, storage, ...(rules ? { rules } : {}),
     ports: { gateway: gatewayPort, http: httpPort, mqtt: broker?.port },
     async close() {
       await api?.close();
       await gateway.close();
       await pipeline.close();
+      await rules?.close();
       await storage?.close();
       await clickhouse?.close(2000);
       await bus.flush(2000);

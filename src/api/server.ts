@@ -6,6 +6,8 @@ import { registerGeofenceRoutes } from './geofences.js';
 import type { FenceIndex } from '../rules/geo/index.js';
 import type { FenceRepository } from '../rules/geo/repository.js';
 import type { Log } from '../log.js';
+import type { RulesService } from '../rules/service.js';
+import { registerRuleRoutes } from './rules.js';
 import type { Metrics } from '../metrics.js';
 
 export interface ApiDeps {
@@ -16,6 +18,8 @@ export interface ApiDeps {
   httpWaitMs: number;
   /** The track store, for the read routes (absent when nothing is stored). */
   sql?: Sql;
+  /** The rules (thresholds, open events); absent when they do not run. */
+  rules?: RulesService;
   /** Geofences: the store and the rules' live index (absent: no geofence routes). */
   geofences?: { fences: FenceIndex; repo: FenceRepository };
 }
@@ -84,6 +88,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   if (deps.sql) registerTrackRoutes(app, { sql: deps.sql });
+  if (deps.rules) registerRuleRoutes(app, deps.rules);
   if (deps.geofences) registerGeofenceRoutes(app, { ...deps.geofences, commands: gateway.commands, log: deps.log, httpWaitMs: deps.httpWaitMs });
   return app;
 }
