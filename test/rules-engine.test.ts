@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuleEngine, type CheckpointStore } from '../src/rules/engine.js';
 import { closeEvent, instantEvent, openEvent, pointOf } from '../src/rules/event.js';
 import type { RuleInput } from '../src/rules/fix.js';
-import { SqlCheckpointStore } from '../src/rules/sql.js';
+import { SqlCheckpointStore, SqlVehicleDirectory } from '../src/rules/sql.js';
 import { ThresholdTable } from '../src/rules/thresholds.js';
 import type { Rule, RuleEvent } from '../src/rules/types.js';
 import { migrate } from '../src/store/migrations.js';
@@ -224,6 +224,24 @@ describe.each(['postgres', 'pglite'] as const)('rule engine: checkpoints on %s',
     const stored = await store.load(terminal);
     expect(stored!.watermark).toBe(at(7));
     expect(stored!.state.live.open).toEqual([]);
+  });
+
+  it('resolves thresholds through the vehicle record: organisation, then group, then the vehicle', async () => {
+    const thresholds = new ThresholdTable();
+    thresholds.set('organisation', '济南市公安局', { overspeed: { limitKmh: 80 } });
+    thresholds.set('group', 'patrol', { overspeed: { limitKmh: 70 } });
+    const fleet = [`0139${kind === 'postgres' ? 7 : 8}0000001`, `0139${kind === 'postgres' ? 7 : 8}0000002`, `0139${kind === 'postgres' ? 7 : 8}0000003`];
+    for (const [i, t] of fleet.entries()) {
+      await sql.query(`insert into terminals (terminal, auth_code, edition) values ($1, 'x', 2013)`, [t]);
+      await sql.query(`insert into vehicles (plate, organisation, vehicle_group, terminal) values ($1, $2, $3, $4)`,
+        [`鲁A9${i}00${kind === 'postgres' ? 1 : 2}`, i === 2 ? null : '济南市公安局', i === 1 ? 'patrol' : null, t]);
+    }
+    thresholds.set('vehicle', fleet[2]!, { overspeed: { limitKmh: 60 } });
+    const events: RuleEvent[] = [];
+    const e = new RuleEngine({ rules: [fastRule], thresholds, vehicles: new SqlVehicleDirectory(sql), onEvent: (ev) => events.push(ev) });
+    e.submit(fleet.map((t) => speeds([100], 0, t)[0]!));
+    await e.idle();
+    expect(Object.fromEntries(events.map((ev) => [ev.terminal, ev.data.limitKmh]))).toEqual({ [fleet[0]!]: 80, [fleet[1]!]: 70, [fleet[2]!]: 60 });
   });
 
   it('never lets an older checkpoint replace a newer one', async () => {
