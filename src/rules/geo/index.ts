@@ -23,6 +23,7 @@ import { H3PointLocator, type H3LocatorStats } from './h3cell.js';
 import { CellTables } from './cells.js';
 import { circleContains, nearestSegmentFlat, polygonContainsFast, rectangleContains } from './flat.js';
 import { FenceSlots } from './slots.js';
+import { CrossingGrid } from './segment.js';
 import { chinaClock } from './time.js';
 
 export * from './fence.js';
@@ -70,6 +71,10 @@ export class FenceIndex {
   private readonly cells = new CellTables(MIN_RES, LOCATE_RES);
   private readonly slots = new FenceSlots();
   private readonly entries = new Map<string, Entry>();
+  /** Fence boundaries on a coarse lon/lat grid, for segment queries (segment.ts); not used by locate. */
+  private readonly crossings = new CrossingGrid();
+  private readonly endHits: FenceHit[] = [];
+  private heldSlots = new Int32Array(16);
   private readonly cellsPerRes = new Int32Array(LOCATE_RES + 1);
   /** Resolutions that hold cells, finest first. */
   private activeRes: number[] = [];
@@ -109,7 +114,7 @@ export class FenceIndex {
         added++;
       }
     } finally {
-      if (added > 100) this.cells.trim(); // a bulk load: drop the growth slack
+      if (added > 100) { this.cells.trim(); this.crossings.trim(); } // a bulk load: drop the growth slack
     }
   }
 
@@ -131,6 +136,7 @@ export class FenceIndex {
       this.cells.remove(res, (c - res) / 16, ours, length);
       this.cellsPerRes[res]!--;
     }
+    this.crossings.remove(e.slot);
     this.slots.remove(e.slot);
     this.entries.delete(id);
     this.updateActive();
@@ -194,6 +200,49 @@ export class FenceIndex {
     return out.length;
   }
 
+  /**
+   * The fences the straight segment (lon1, lat1) → (lon2, lat2) passes through (touching counts,
+   * as a boundary position is inside), into `out` (emptied first); returns the count. With `atMs`
+   * only fences whose time windows are active then. Each fence appears once, as its fence-level
+   * hit (`segment` undefined for corridors). Exact per shape (segment.ts): circles by haversine
+   * distance from the centre, polygons and rectangles (holes, MultiPolygons) by their edges in
+   * lon/lat, corridors by great-circle distance ≤ widthM / 2.
+   *
+   * `holding` (ids, unknown ones ignored) asks for the fences the segment passes through while
+   * holding neither end — the geofence rule's "crossed between two fixes": fences holding an end
+   * may then be left out, and those named are skipped without a test. The caller knows them from
+   * `locateInto` of the two fixes; every fence holding neither end is still in.
+   */
+  crossedBy(lon1: number, lat1: number, lon2: number, lat2: number, atMs: number | undefined, out: FenceHit[], holding?: readonly string[]): number {
+    out.length = 0;
+    const grid = this.crossings, clock = atMs === undefined ? -1 : chinaClock(atMs), S = this.slots;
+    let held = 0;
+    if (holding) {
+      if (this.heldSlots.length < holding.length) this.heldSlots = new Int32Array(holding.length * 2);
+      for (let i = 0; i < holding.length; i++) {
+        const e = this.entries.get(holding[i]!);
+        if (e) this.heldSlots[held++] = e.slot;
+      }
+    }
+    const n = grid.query(lon1, lat1, lon2, lat2, holding !== undefined, this.heldSlots, held);
+    for (let i = 0; i < n; i++) {
+      const slot = grid.found[i]!;
+      if (clock < 0 || S.fences[slot]!.activeAt(clock)) out.push(S.hits[slot]!);
+    }
+    if (holding) return out.length;
+    // a fence holding the whole segment without meeting its boundary holds its start
+    const ends = this.endHits;
+    this.locateInto(lon1, lat1, ends, atMs);
+    for (const h of ends) {
+      const slot = this.entries.get(h.fence.id)!.slot;
+      let found = false;
+      for (let i = 0; i < n && !found; i++) found = grid.found[i] === slot;
+      if (!found) out.push(S.hits[slot]!);
+    }
+    ends.length = 0;
+    return out.length;
+  }
+
   stats(): FenceIndexStats {
     let cells = 0, interiorCells = 0;
     const cellsByRes: Record<number, number> = {};
@@ -223,6 +272,7 @@ export class FenceIndex {
       if (c.interior) interiorCells++;
     }
     this.entries.set(cf.fence.id, { cf, slot, cover: keys, interiorCells });
+    this.crossings.add(slot, cf);
     this.updateActive();
   }
 
