@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { FenceIndex, type Fence, type FenceHit, type LonLat } from '../src/rules/geo/index.js';
+import { FENCE_KINDS, FenceIndex, type Fence, type FenceHit, type LonLat } from '../src/rules/geo/index.js';
+
+/** These tests are about the query itself: every kind on the grid (the default is forbidden places and areas). */
+const ALL = { crossingKinds: FENCE_KINDS };
 
 function seeded(seed: number): () => number { // mulberry32
   return () => {
@@ -35,7 +38,7 @@ function sampled(index: FenceIndex, a: LonLat, b: LonLat, n: number, atMs?: numb
 
 describe('crossedBy: a segment against each shape', () => {
   const circle: Fence = { id: 'circle', name: 'c', kind: 'forbidden', shape: 'circle', center: C, radiusM: 50 };
-  const index = new FenceIndex([circle]);
+  const index = new FenceIndex([circle], ALL);
 
   it('circle: the segment passes within the radius of the centre, or not', () => {
     expect(crossed(index, offset(C, -500, 40), offset(C, 500, 40))).toEqual(['circle']); // 40 m from the centre
@@ -49,7 +52,7 @@ describe('crossedBy: a segment against each shape', () => {
   });
 
   it('rectangle: through it, along an edge, past a corner, stopping short', () => {
-    const idx = new FenceIndex([{ id: 'rect', name: 'r', kind: 'depot', shape: 'rectangle', sw: [117, 36.6], ne: [117.01, 36.61] }]);
+    const idx = new FenceIndex([{ id: 'rect', name: 'r', kind: 'depot', shape: 'rectangle', sw: [117, 36.6], ne: [117.01, 36.61] }], ALL);
     expect(crossed(idx, [116.99, 36.605], [117.02, 36.605])).toEqual(['rect']);
     expect(crossed(idx, [116.99, 36.61], [117.02, 36.61])).toEqual(['rect']); // along the north edge
     expect(crossed(idx, [116.995, 36.6], [117, 36.595])).toEqual([]); // next to the SW corner
@@ -61,7 +64,7 @@ describe('crossedBy: a segment against each shape', () => {
 
   const shell: LonLat[] = [[117, 36.6], [117.01, 36.6], [117.01, 36.61], [117, 36.61], [117, 36.6]];
   const hole: LonLat[] = [[117.003, 36.603], [117.003, 36.607], [117.007, 36.607], [117.007, 36.603], [117.003, 36.603]];
-  const holed = new FenceIndex([{ id: 'poly', name: 'p', kind: 'forbidden', shape: 'polygon', geometry: { type: 'Polygon', coordinates: [shell, hole] } }]);
+  const holed = new FenceIndex([{ id: 'poly', name: 'p', kind: 'forbidden', shape: 'polygon', geometry: { type: 'Polygon', coordinates: [shell, hole] } }], ALL);
 
   it('polygon with a hole: inside the hole is outside; leaving the hole crosses the polygon', () => {
     expect(crossed(holed, [117.004, 36.605], [117.006, 36.605])).toEqual([]); // within the hole
@@ -74,14 +77,14 @@ describe('crossedBy: a segment against each shape', () => {
   it('MultiPolygon: a segment between the parts crosses nothing', () => {
     const a: LonLat[] = [[117, 36.6], [117.01, 36.6], [117.01, 36.61], [117, 36.6]];
     const b: LonLat[] = [[117.02, 36.6], [117.03, 36.6], [117.03, 36.61], [117.02, 36.6]];
-    const idx = new FenceIndex([{ id: 'multi', name: 'm', kind: 'area', shape: 'polygon', geometry: { type: 'MultiPolygon', coordinates: [[a], [b]] } }]);
+    const idx = new FenceIndex([{ id: 'multi', name: 'm', kind: 'area', shape: 'polygon', geometry: { type: 'MultiPolygon', coordinates: [[a], [b]] } }], ALL);
     expect(crossed(idx, [117.015, 36.59], [117.015, 36.62])).toEqual([]);
     expect(crossed(idx, [117.025, 36.59], [117.025, 36.62])).toEqual(['multi']);
   });
 
   it('corridor: within half the width of the line, across it, along it', () => {
     const line: LonLat[] = [C, offset(C, 2000, 0), offset(C, 2000, 2000)];
-    const idx = new FenceIndex([{ id: 'road', name: 'r', kind: 'route', shape: 'corridor', line, widthM: 100 }]);
+    const idx = new FenceIndex([{ id: 'road', name: 'r', kind: 'route', shape: 'corridor', line, widthM: 100 }], ALL);
     expect(crossed(idx, offset(C, 1000, -300), offset(C, 1000, 300))).toEqual(['road']); // across
     expect(crossed(idx, offset(C, 1000, 45), offset(C, 1500, 45))).toEqual(['road']); // along, 45 m off
     expect(crossed(idx, offset(C, 1000, 55), offset(C, 1500, 55))).toEqual([]); // along, 55 m off
@@ -92,7 +95,7 @@ describe('crossedBy: a segment against each shape', () => {
   });
 
   it('time windows: a fence applies only when active; without a time, always', () => {
-    const idx = new FenceIndex([{ ...circle, id: 'day', timeWindows: [{ days: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' }] }]);
+    const idx = new FenceIndex([{ ...circle, id: 'day', timeWindows: [{ days: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' }] }], ALL);
     const monday10 = Date.parse('2026-11-30T10:00:00+08:00'), monday20 = Date.parse('2026-11-30T20:00:00+08:00');
     expect(crossed(idx, offset(C, -500, 0), offset(C, 500, 0), monday10)).toEqual(['day']);
     expect(crossed(idx, offset(C, -500, 0), offset(C, 500, 0), monday20)).toEqual([]);
@@ -100,7 +103,7 @@ describe('crossedBy: a segment against each shape', () => {
   });
 
   it('follows add, replace and remove; long segments (no grid) give the same answer', () => {
-    const idx = new FenceIndex([circle]);
+    const idx = new FenceIndex([circle], ALL);
     const a = offset(C, -500, 0), b = offset(C, 500, 0);
     expect(crossed(idx, a, b)).toEqual(['circle']);
     idx.replace({ ...circle, center: offset(C, 0, 300) });
@@ -114,7 +117,7 @@ describe('crossedBy: a segment against each shape', () => {
   });
 
   it('a fence larger than the grid takes (a 100 km circle) is still found', () => {
-    const idx = new FenceIndex([{ ...circle, id: 'huge', radiusM: 100_000 }]);
+    const idx = new FenceIndex([{ ...circle, id: 'huge', radiusM: 100_000 }], ALL);
     expect(crossed(idx, offset(C, 99_000, 0), offset(C, 99_500, 0))).toEqual(['huge']);
     expect(crossed(idx, offset(C, 101_000, 0), offset(C, 101_500, 0))).toEqual([]);
   });
@@ -151,7 +154,7 @@ describe('crossedBy agrees with dense sampling along the segment', () => {
         fences.push({ id, name: id, kind: 'route', shape: 'corridor', line, widthM: between(20, 200) });
       }
     }
-    const index = new FenceIndex(fences);
+    const index = new FenceIndex(fences, ALL);
     const centres = fences.flatMap((f) => (f.shape === 'circle' ? [f.center] : f.shape === 'polygon' ? [polygonCentre(f.geometry.coordinates as LonLat[][])] : []));
     let total = 0, refined = 0;
     for (let s = 0; s < 400; s++) {

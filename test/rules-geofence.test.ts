@@ -57,8 +57,16 @@ describe('geofence.inside: enter and exit, dated at the first fix on the new sid
 
   it('a corridor (300 m wide, across the road at fix 10: fixes 9–11)', () => {
     const [lon, lat] = lonLat(at(10));
-    const f: Fence = { id: 'k', name: 'G104', kind: 'route', shape: 'corridor', line: [[lon!, lat! - 0.02], [lon!, lat! + 0.02]], widthM: 300 };
+    const f: Fence = { id: 'k', name: 'G104', kind: 'area', shape: 'corridor', line: [[lon!, lat! - 0.02], [lon!, lat! + 0.02]], widthM: 300 };
     expect(run([f], LINE).events).toEqual(visit(f, LINE, 9, 12, 0));
+  });
+
+  it('a route corridor is not a presence by default (it serves speed limits); it is when asked for', () => {
+    const [lon, lat] = lonLat(at(10));
+    const f: Fence = { id: 'k', name: 'G104', kind: 'route', shape: 'corridor', line: [[lon!, lat! - 0.02], [lon!, lat! + 0.02]], widthM: 300 };
+    expect(run([f], LINE).events).toEqual([]);
+    const index = new FenceIndex([f]);
+    expect(runRule(geofenceRule(index, { presenceKinds: ['route'] }), LINE, { fences: index }).events).toEqual(visit(f, LINE, 9, 12, 0));
   });
 
   it('confirmFixes 1: every change counts at once; 3: the 5-fix visit still counts; a 1-fix visit never does', () => {
@@ -167,7 +175,13 @@ describe('geofence.crossed', () => {
       severity: 1, phase: 'instant', start: pt(inputs[2]!), end: pt(inputs[3]!), late: false,
       data: { fenceId: 'ktv', fenceKind: 'forbidden', fenceName: 'KTV', gapS: 30 },
     }]);
-    expect(run([{ ...f, kind: 'depot' }], inputs).events.map((e) => [e.kind, e.severity])).toEqual([['geofence.crossed', 0]]);
+    expect(run([{ ...f, kind: 'area' }], inputs).events.map((e) => [e.kind, e.severity])).toEqual([['geofence.crossed', 0]]);
+  });
+
+  it('only for the index\'s crossing kinds: a depot or a road corridor crossed between fixes is not news', () => {
+    expect(run([{ ...f, kind: 'depot' }], inputs).events).toEqual([]);
+    const index = new FenceIndex([{ ...f, kind: 'depot' }], { crossingKinds: ['depot'] });
+    expect(runRule(geofenceRule(index), inputs, { fences: index }).events.map((e) => e.kind)).toEqual(['geofence.crossed']);
   });
 
   it('not when the gap exceeds maxCrossGapS, nor when the segment passes beside the fence', () => {

@@ -4,7 +4,9 @@
  * windows applied); the rule adds hysteresis against GNSS jitter and remembers, per vehicle, only
  * the fences it is in or about to enter.
  *
- * Events (rule 'geofence', key = fence id; data: fenceId, fenceKind, fenceName):
+ * Events (rule 'geofence', key = fence id; data: fenceId, fenceKind, fenceName), for the fences of
+ * the presence kinds (DEFAULT_PRESENCE_KINDS: all but route corridors) and, for crossings, of the
+ * index's crossing kinds (forbidden places and areas by default):
  * - `geofence.inside` — start when the vehicle enters a fence, end when it leaves (data.dwellS
  *   at the end: seconds from entry to exit). WARNING for a forbidden place, INFO otherwise.
  * - `geofence.dwell` — forbidden places (WARNING) and depots (INFO): opens once the vehicle has
@@ -64,7 +66,16 @@ const dwellSeverity = (k: FenceKind): Severity => (k === 'forbidden' ? Severity.
 const dwells = (k: FenceKind): boolean => k === 'forbidden' || k === 'depot';
 const fenceData = (id: string, tr: FenceTrack) => ({ fenceId: id, fenceKind: tr.kind, fenceName: tr.name });
 
-export function geofenceRule(index: FenceIndex): Rule<GeofenceState> {
+/**
+ * The kinds whose presence is an event. Route corridors are left out by default: they carry road
+ * speed limits (the overspeed rule reads them from every fix) and, with a dispatch order, the
+ * route a vehicle must keep to; an inside event per corridor a vehicle touches would be one per
+ * road it drives on.
+ */
+export const DEFAULT_PRESENCE_KINDS: readonly FenceKind[] = ['jurisdiction', 'depot', 'forbidden', 'area'];
+
+export function geofenceRule(index: FenceIndex, opts: { presenceKinds?: readonly FenceKind[] } = {}): Rule<GeofenceState> {
+  const presence = new Set(opts.presenceKinds ?? DEFAULT_PRESENCE_KINDS);
   const crossed: FenceHit[] = [];
   /** Ids of the fences holding either fix (skipped by the crossing query). */
   const holding: string[] = [];
@@ -138,6 +149,7 @@ export function geofenceRule(index: FenceIndex): Rule<GeofenceState> {
       let held = 0;
       for (let i = 0; i < hits.length; i++) {
         const fence = hits[i]!.fence, id = fence.id;
+        if (!presence.has(fence.kind)) continue;
         let tr = trackOf(tracks, id);
         if (tr === undefined) {
           tr = {

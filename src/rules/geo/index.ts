@@ -21,6 +21,7 @@ import { CompiledFence, type FenceHit } from './exact.js';
 import { CellGeometryCache, coverFence, LOCATE_RES, MIN_RES } from './cover.js';
 import { H3PointLocator, type H3LocatorStats } from './h3cell.js';
 import { CellTables } from './cells.js';
+import type { FenceKind } from './fence.js';
 import { circleContains, nearestSegmentFlat, polygonContainsFast, rectangleContains } from './flat.js';
 import { FenceSlots } from './slots.js';
 import { CrossingGrid } from './segment.js';
@@ -66,6 +67,9 @@ export interface FenceIndexStats {
 
 const UNITS_FINE = 8 ** LOCATE_RES;
 
+/** The kinds `crossedBy` answers for unless the index is told otherwise. */
+export const DEFAULT_CROSSING_KINDS: readonly FenceKind[] = ['forbidden', 'area'];
+
 export class FenceIndex {
   private readonly locator = new H3PointLocator(LOCATE_RES);
   private readonly cells = new CellTables(MIN_RES, LOCATE_RES);
@@ -79,8 +83,22 @@ export class FenceIndex {
   /** Resolutions that hold cells, finest first. */
   private activeRes: number[] = [];
 
-  constructor(fences: Iterable<Fence> = []) {
+  private readonly crossable: ReadonlySet<FenceKind>;
+
+  /**
+   * `crossingKinds`: the kinds `crossedBy` answers for (only they are put on its grid). By
+   * default forbidden places and areas: passing through one between two fixes is news, while a
+   * depot, a road corridor or a jurisdiction crossed between fixes is not (a jurisdiction is
+   * never crossed whole between two fixes; a road corridor is crossed at every junction).
+   */
+  constructor(fences: Iterable<Fence> = [], opts: { crossingKinds?: readonly FenceKind[] } = {}) {
+    this.crossable = new Set(opts.crossingKinds ?? DEFAULT_CROSSING_KINDS);
     this.addAll(fences);
+  }
+
+  /** Whether `crossedBy` answers for fences of this kind. */
+  crosses(kind: FenceKind): boolean {
+    return this.crossable.has(kind);
   }
 
   get size(): number {
@@ -201,7 +219,7 @@ export class FenceIndex {
   }
 
   /**
-   * The fences the straight segment (lon1, lat1) → (lon2, lat2) passes through (touching counts,
+   * The fences (of the crossing kinds, see the constructor) the straight segment (lon1, lat1) → (lon2, lat2) passes through (touching counts,
    * as a boundary position is inside), into `out` (emptied first); returns the count. With `atMs`
    * only fences whose time windows are active then. Each fence appears once, as its fence-level
    * hit (`segment` undefined for corridors). Exact per shape (segment.ts): circles by haversine
@@ -234,6 +252,7 @@ export class FenceIndex {
     const ends = this.endHits;
     this.locateInto(lon1, lat1, ends, atMs);
     for (const h of ends) {
+      if (!this.crossable.has(h.fence.kind)) continue;
       const slot = this.entries.get(h.fence.id)!.slot;
       let found = false;
       for (let i = 0; i < n && !found; i++) found = grid.found[i] === slot;
@@ -272,7 +291,7 @@ export class FenceIndex {
       if (c.interior) interiorCells++;
     }
     this.entries.set(cf.fence.id, { cf, slot, cover: keys, interiorCells });
-    this.crossings.add(slot, cf);
+    if (this.crossable.has(cf.fence.kind)) this.crossings.add(slot, cf);
     this.updateActive();
   }
 
