@@ -22,8 +22,7 @@
  * The issue's goal (≥ 250,000 positions/s with 10,000 fences) is for the whole rule set; this
  * measures the geofence part. Run: npm run build && node dist/bench/rules-geo.js [positions] [rounds]
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { exposeGc, settledMemory } from './support/memory.js';
 import { CompiledFence, FenceIndex, locateExact, type FenceHit } from '../src/rules/geo/index.js';
 import { M_LAT, inBox, makeFences } from './support/jinan-fences.js';
 import { chinaClock } from '../src/rules/geo/time.js';
@@ -34,8 +33,7 @@ const FENCES = 10_000;
 /** A weekday 10:00 in China (time windows are checked). */
 const AT_MS = Date.UTC(2026, 10, 30, 2, 0, 0);
 
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+const gc = exposeGc();
 
 /** Widened bboxes for the scan baseline: [w, s, e, n] per fence, padded by its radius / half width. */
 function widenedBoxes(compiled: CompiledFence[]): Float64Array {
@@ -53,29 +51,17 @@ function perSec(n: number, fn: () => void): number {
   return n / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
-/** Full GCs until the JS heap plus array buffers stop shrinking (freed backing stores go lazily). */
-async function settledMemory(): Promise<number> {
-  let last = Infinity;
-  for (let i = 0; i < 10; i++) {
-    gc();
-    await new Promise((r) => setTimeout(r, 20));
-    const now = memory();
-    if (now >= last - 1024) return now;
-    last = now;
-  }
-  return last;
-}
 
 async function main(): Promise<void> {
   const fences = makeFences(FENCES);
   const lons = new Float64Array(POSITIONS), lats = new Float64Array(POSITIONS);
   for (let i = 0; i < POSITIONS; i++) { const p = inBox(); lons[i] = p[0]!; lats[i] = p[1]!; }
 
-  const memoryBefore = await settledMemory();
+  const memoryBefore = await settledMemory(gc);
   const t0 = performance.now();
   const index = new FenceIndex(fences);
   const buildMs = performance.now() - t0;
-  const bytesPerFence = ((await settledMemory()) - memoryBefore) / FENCES;
+  const bytesPerFence = ((await settledMemory(gc)) - memoryBefore) / FENCES;
 
   const out: FenceHit[] = [];
   let hits = 0;
@@ -127,11 +113,6 @@ async function main(): Promise<void> {
   }));
 }
 
-/** JS heap plus array buffers (the index's tables live in typed arrays, outside the heap). */
-function memory(): number {
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 function signature(hits: FenceHit[]): string {
   return hits.map((h) => `${h.fence.id}/${h.segment ?? ''}/${h.speedLimitKmh ?? ''}`).sort().join(' ');

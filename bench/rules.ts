@@ -19,8 +19,7 @@
  *
  * Run: npm run bench:rules [-- positions vehicles rounds]
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { exposeGc, settledMemory } from './support/memory.js';
 import { RuleEngine, ThresholdTable, standardRules } from '../src/rules/index.js';
 import type { RuleInput } from '../src/rules/fix.js';
 import { FenceIndex } from '../src/rules/geo/index.js';
@@ -37,25 +36,9 @@ const BATCH = 1000;
 /** A weekday 10:00 in China. */
 const START_MS = Date.UTC(2026, 10, 30, 2, 0, 0);
 
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+const gc = exposeGc();
 
-function memory(): number {
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
-async function settledMemory(): Promise<number> {
-  let last = Infinity;
-  for (let i = 0; i < 10; i++) {
-    gc();
-    await new Promise((r) => setTimeout(r, 20));
-    const now = memory();
-    if (now >= last - 1024) return now;
-    last = now;
-  }
-  return last;
-}
 
 interface Car { lon: number; lat: number; heading: number; speed: number; target: number; everyS: number; t: number; stopLeft: number; terminal: string }
 
@@ -124,9 +107,9 @@ async function main(): Promise<void> {
   const fenceList = makeFences(FENCES);
   const ps = positions();
   const none = new FenceIndex();
-  const before = await settledMemory();
+  const before = await settledMemory(gc);
   const fences = new FenceIndex(fenceList);
-  const bytesPerFence = ((await settledMemory()) - before) / FENCES;
+  const bytesPerFence = ((await settledMemory(gc)) - before) / FENCES;
   const empty = (): Rule[] => [];
 
   // Warm up each path on a slice, then best of ROUNDS, alternating so drift hits all alike.
@@ -138,11 +121,11 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) {
     if (!ONLY_FULL) baseline = Math.max(baseline, run(ps, empty, none).perSec);
     if (!ONLY_FULL) geoOnly = Math.max(geoOnly, run(ps, empty, fences).perSec);
-    const m0 = await settledMemory();
+    const m0 = await settledMemory(gc);
     const res = run(ps, standardRules, fences);
     full = Math.max(full, res.perSec);
     events = res.events;
-    bytesPerVehicle = ((await settledMemory()) - m0) / res.engine.size;
+    bytesPerVehicle = ((await settledMemory(gc)) - m0) / res.engine.size;
   }
   console.log(JSON.stringify({
     bench: 'rules', fences: FENCES, positions: ps.length, vehicles: VEHICLES, rounds: ROUNDS, rules: standardRules(fences).map((r) => r.name),

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from './support/seeded.js';
 import { FENCE_KINDS, FenceIndex, type Fence, type FenceHit, type LonLat } from '../src/rules/geo/index.js';
 
 /** These tests are about the query itself: every kind on the grid (the default is forbidden places and areas). */
 const ALL = { crossingKinds: FENCE_KINDS };
 
-function seeded(seed: number): () => number { // mulberry32
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const M_LAT = 111_195, M_LON = 111_195 * Math.cos((36.65 * Math.PI) / 180);
 const offset = (p: LonLat, dxM: number, dyM: number): LonLat => [p[0]! + dxM / M_LON, p[1]! + dyM / M_LAT];

@@ -3,6 +3,7 @@ import { lineString } from '@turf/helpers';
 import { pointToLineDistance } from '@turf/point-to-line-distance';
 import { cellToBoundary, cellToChildren, cellToLatLng, getRes0Cells, gridDisk, latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
+import { seeded } from './support/seeded.js';
 import { DESCENDANT_REACH, LOCATE_RES } from '../src/rules/geo/cover.js';
 import { H3PointLocator, cellKey, keyToCell } from '../src/rules/geo/h3cell.js';
 import {
@@ -15,14 +16,6 @@ import { arc, arcDistanceM, haversineM } from '../src/rules/geo/sphere.js';
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-function seeded(seed: number): () => number { // mulberry32
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const R = 6_371_008.8, DEG = Math.PI / 180;
 /** The point `distM` from (lon, lat) along `bearingDeg` on the sphere. */

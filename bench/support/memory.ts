@@ -3,7 +3,8 @@
  * figures are live memory, not garbage waiting for the next collection.
  */
 import { readdirSync } from 'node:fs';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export interface MemorySample {
   rss: number;
@@ -42,4 +43,27 @@ export async function sampleMemory(): Promise<MemorySample> {
 export function cpuUs(): number {
   const cpu = process.cpuUsage();
   return cpu.user + cpu.system;
+}
+
+/** A gc() for a process started without --expose-gc (benchmarks run as plain `node`). */
+export function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/** JS heap plus array buffers after full GCs until they stop shrinking (freed backing stores go lazily). */
+export async function settledMemory(gc: () => void): Promise<number> {
+  const used = (): number => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  let last = Infinity;
+  for (let i = 0; i < 10; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 20));
+    const now = used();
+    if (now >= last - 1024) return now;
+    last = now;
+  }
+  return last;
 }
