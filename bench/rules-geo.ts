@@ -51,7 +51,6 @@ function perSec(n: number, fn: () => void): number {
   return n / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
-
 async function main(): Promise<void> {
   const fences = makeFences(FENCES);
   const lons = new Float64Array(POSITIONS), lats = new Float64Array(POSITIONS);
@@ -112,7 +111,6 @@ async function main(): Promise<void> {
     cellsByRes: stats.cellsByRes, distinctCells: stats.distinctCells, locator: stats.locator, node: process.version,
   }));
 }
-
 
 function signature(hits: FenceHit[]): string {
   return hits.map((h) => `${h.fence.id}/${h.segment ?? ''}/${h.speedLimitKmh ?? ''}`).sort().join(' ');

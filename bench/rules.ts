@@ -38,8 +38,6 @@ const START_MS = Date.UTC(2026, 10, 30, 2, 0, 0);
 
 const gc = exposeGc();
 
-
-
 interface Car { lon: number; lat: number; heading: number; speed: number; target: number; everyS: number; t: number; stopLeft: number; terminal: string }
 
 /** The positions, in time order across vehicles. */
