@@ -191,7 +191,8 @@ export class RuleEngine {
       }
       this.tick(v, now);
     }
-    if (toCheck.length > 0) await this.checkOwnership(toCheck, now);
+    // In slices: one query per 5,000 silent vehicles.
+    for (let i = 0; i < toCheck.length; i += 5000) await this.checkOwnership(toCheck.slice(i, i + 5000), now);
     if (now - this.lastCheckpoint >= this.o.checkpointEveryMs) await this.checkpoint();
   }
 
@@ -221,6 +222,13 @@ export class RuleEngine {
     } finally {
       this.checkpointing = undefined;
     }
+  }
+
+  /** How many events are open now, over all vehicles and lanes. */
+  get openCount(): number {
+    let n = 0;
+    for (const v of this.vehicles.values()) n += v.live.open.length + (v.late?.open.length ?? 0);
+    return n;
   }
 
   /** Events open now, over all vehicles and lanes. */

@@ -105,7 +105,7 @@ export class RulesService {
     this.counted = { ...st };
     this.deps.metrics.ruleCheckpoints.inc(st.checkpointsWritten - written);
     this.deps.metrics.ruleVehicles.set(this.engine.size);
-    this.deps.metrics.ruleEventsOpen.set(this.engine.openEvents().length);
+    this.deps.metrics.ruleEventsOpen.set(this.engine.openCount);
   }
 
   async close(): Promise<void> {
