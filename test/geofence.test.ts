@@ -8,7 +8,7 @@ import { DESCENDANT_REACH, LOCATE_RES } from '../src/rules/geo/cover.js';
 import { H3PointLocator, cellKey, keyToCell } from '../src/rules/geo/h3cell.js';
 import {
   CompiledFence, FenceError, FenceIndex, fenceFromGeoJSON, fencesFromGeoJSON, fencesToGeoJSON, fenceToGeoJSON, isActiveAt,
-  locateExact, validateFence, type CircleFence, type CorridorFence, type Fence, type FenceHit, type LonLat, type PolygonFence,
+  LocateMemo, locateExact, validateFence, type CircleFence, type CorridorFence, type Fence, type FenceHit, type LonLat, type PolygonFence,
   type TimeWindow,
 } from '../src/rules/geo/index.js';
 import { arc, arcDistanceM, haversineM } from '../src/rules/geo/sphere.js';
@@ -373,6 +373,33 @@ describe('the index agrees with testing every fence exactly', () => {
     const points = Array.from({ length: 5000 }, (): LonLat => [116.9 + rnd() * 0.3, 36.55 + rnd() * 0.2]);
     expect(disagreements(points, keptCompiled, idx)).toEqual([]);
     expect(points.filter((p) => idx.locate(p[0]!, p[1]!).length > 0).length).toBeGreaterThan(100);
+  }, 120_000);
+
+  it('a memo (the same position asked again, as by a parked vehicle) answers as locateInto, at other times and after changes', () => {
+    const copy = new FenceIndex(fences);
+    const points = Array.from({ length: 2000 }, (): LonLat => [116.9 + rnd() * 0.3, 36.55 + rnd() * 0.2]);
+    const memo = new LocateMemo(), viaMemo: FenceHit[] = [], direct: FenceHit[] = [], bad: string[] = [];
+    const same = (a: FenceHit[], b: FenceHit[]): boolean => a.length === b.length // in the same order
+      && a.every((h, i) => h.fence === b[i]!.fence && h.segment === b[i]!.segment && h.speedLimitKmh === b[i]!.speedLimitKmh);
+    let windowed = 0;
+    const check = (p: LonLat, atMs: number | undefined): void => {
+      copy.locateMemo(p[0]!, p[1]!, viaMemo, atMs, memo);
+      copy.locateInto(p[0]!, p[1]!, direct, atMs);
+      if (!same(viaMemo, direct)) bad.push(`${JSON.stringify(p)} at ${atMs}: memo [${signature(viaMemo)}] index [${signature(direct)}]`);
+    };
+    points.forEach((p, i) => {
+      for (let k = 0; k < times.length; k++) check(p, times[(i + k) % times.length]); // first asked at any time, then again at the others
+      for (let k = 0; k < memo.n; k++) if ((memo.found[k]! & 1) !== 0) windowed++;
+      if (i % 100 === 99) { // the index changes under the memo: removals and a moved fence
+        const f = direct.length > 0 ? copy.get(direct[0]!.fence.id)! : fences[(i - 99) / 100]!; // one holding p when there is one
+        copy.remove(f.id);
+        check(p, MONDAY_0800);
+        copy.add(f.shape === 'circle' ? { ...f, center: p } : f);
+        check(p, MONDAY_0800);
+      }
+    });
+    expect(bad).toEqual([]);
+    expect(windowed).toBeGreaterThan(100); // fences with time windows were remembered and filtered by time
   }, 120_000);
 });
 

@@ -1,5 +1,5 @@
 import { PositionKind } from '../store/rows.js';
-import type { FenceHit, FenceIndex } from './geo/index.js';
+import { LocateMemo, type FenceHit, type FenceIndex } from './geo/index.js';
 import { distanceM } from './event.js';
 import type { Thresholds } from './thresholds.js';
 import type { Fix } from './types.js';
@@ -40,6 +40,11 @@ export interface LaneMemory {
 export class FixBuilder {
   readonly fix: Fix;
   private readonly hits: FenceHit[] = [];
+  /**
+   * Per lane (keyed by its LaneMemory, which stays plain JSON for checkpoints): the fences at
+   * its last located position, so a parked vehicle's next fixes skip the geometry.
+   */
+  private readonly memos = new WeakMap<LaneMemory, LocateMemo>();
 
   constructor(private readonly fences?: FenceIndex) {
     this.fix = {
@@ -81,8 +86,14 @@ export class FixBuilder {
       f.stepM = 0;
       f.prevLat = f.prevLon = f.prevSpeedKmh = f.prevDirection = f.prevTimeMs = NaN;
     }
-    if (locate && this.fences && this.fences.size > 0 && f.located) this.fences.locateInto(f.lon, f.lat, this.hits, f.timeMs);
-    else this.hits.length = 0;
+    if (locate && this.fences && this.fences.size > 0 && f.located) {
+      if (prev === null) this.fences.locateInto(f.lon, f.lat, this.hits, f.timeMs);
+      else {
+        let memo = this.memos.get(prev);
+        if (memo === undefined) this.memos.set(prev, (memo = new LocateMemo()));
+        this.fences.locateMemo(f.lon, f.lat, this.hits, f.timeMs, memo);
+      }
+    } else if (this.hits.length !== 0) this.hits.length = 0;
     return f;
   }
 }

@@ -16,9 +16,9 @@
  *   that holds neither of two consecutive located fixes (0 < gap ≤ `geofence.maxCrossGapS`) while
  *   the straight segment between them passes through it (FenceIndex.crossedBy; time windows at the
  *   midpoint of the two times). INFO; WARNING for a forbidden place. It is not an entry: no
- *   inside/dwell events follow from it. This check runs on every located fix and is the rule's
- *   main cost (one grid query, ≈ 2–3 µs with the 10,000 fences of bench/rules-geo; the fences
- *   the vehicle is in are named to it and skipped); `maxCrossGapS: 0` turns it off.
+ *   inside/dwell events follow from it. This check runs on every located fix that moved and is
+ *   the rule's main cost (one grid query, ≈ 1–2 µs with the 10,000 fences of bench/rules-geo);
+ *   `maxCrossGapS: 0` turns it off.
  *
  * Hysteresis: entering or leaving counts after `geofence.confirmFixes` consecutive fixes on the
  * new side, and is dated at the FIRST of them (the event is emitted at the last). A vehicle
@@ -28,9 +28,9 @@
  * fixes are skipped. An emission's `late` is that of the fix that caused it.
  */
 import type { FenceHit, FenceIndex, FenceKind } from './geo/index.js';
-import { closeEvent, instantEvent, openEvent } from './event.js';
+import { eventId, instantEvent } from './event.js';
 import type { Thresholds } from './thresholds.js';
-import { Severity, type EventOut, type Fix, type Rule, type RuleEvent } from './types.js';
+import { Severity, type EventOut, type EventPoint, type Fix, type Rule, type RuleEvent } from './types.js';
 
 /** A fence the vehicle is in, or has just entered and not yet for `confirmFixes` fixes. */
 export interface FenceTrack {
@@ -61,10 +61,12 @@ export interface GeofenceState {
 }
 
 const RULE = 'geofence';
+const INSIDE = 'geofence.inside', DWELL = 'geofence.dwell';
 const insideSeverity = (k: FenceKind): Severity => (k === 'forbidden' ? Severity.WARNING : Severity.INFO);
 const dwellSeverity = (k: FenceKind): Severity => (k === 'forbidden' ? Severity.WARNING : Severity.INFO);
 const dwells = (k: FenceKind): boolean => k === 'forbidden' || k === 'depot';
-const fenceData = (id: string, tr: FenceTrack) => ({ fenceId: id, fenceKind: tr.kind, fenceName: tr.name });
+/** Named to crossedBy: none (the fences holding an end are told apart afterwards, see checkCrossing). */
+const NONE: readonly string[] = [];
 
 /**
  * The kinds whose presence is an event. Route corridors are left out by default: they carry road
@@ -76,53 +78,61 @@ export const DEFAULT_PRESENCE_KINDS: readonly FenceKind[] = ['jurisdiction', 'de
 
 export function geofenceRule(index: FenceIndex, opts: { presenceKinds?: readonly FenceKind[] } = {}): Rule<GeofenceState> {
   const presence = new Set(opts.presenceKinds ?? DEFAULT_PRESENCE_KINDS);
+  // Asked for every hit of every fix (≈ 11 with the bench fences, most of them road corridors):
+  // comparisons with the kind literals, not a hash lookup.
+  const pJurisdiction = presence.has('jurisdiction'), pDepot = presence.has('depot'), pForbidden = presence.has('forbidden');
+  const pArea = presence.has('area'), pRoute = presence.has('route');
+  const present = (k: FenceKind): boolean =>
+    k === 'route' ? pRoute : k === 'jurisdiction' ? pJurisdiction : k === 'depot' ? pDepot : k === 'forbidden' ? pForbidden : k === 'area' ? pArea : presence.has(k);
   const crossed: FenceHit[] = [];
-  /** Ids of the fences holding either fix (skipped by the crossing query). */
-  const holding: string[] = [];
 
-  const insideEvent = (terminal: string, id: string, tr: FenceTrack): RuleEvent =>
-    openEvent(terminal, RULE, 'geofence.inside', insideSeverity(tr.kind), { timeMs: tr.st, lat: tr.sla, lon: tr.slo }, tr.sl, fenceData(id, tr), id);
-  const dwellEvent = (terminal: string, id: string, tr: FenceTrack): RuleEvent =>
-    openEvent(terminal, RULE, 'geofence.dwell', dwellSeverity(tr.kind), { timeMs: tr.st, lat: tr.sla, lon: tr.slo }, tr.sl, fenceData(id, tr), id);
+  /** The start emission of a track's inside or dwell event. */
+  const opening = (terminal: string, kind: string, id: string, tr: FenceTrack, late: boolean): RuleEvent => ({
+    id: eventId(terminal, kind, id, tr.st), terminal, rule: RULE, kind, severity: kind === INSIDE ? insideSeverity(tr.kind) : dwellSeverity(tr.kind),
+    phase: 'start', start: { timeMs: tr.st, lat: tr.sla, lon: tr.slo }, end: null, late, data: { fenceId: id, fenceKind: tr.kind, fenceName: tr.name },
+  });
+  /** The end emission of a track's open inside or dwell event (what closeEvent makes of the start emission, built in one go). */
+  const closing = (terminal: string, kind: string, id: string, tr: FenceTrack, end: EventPoint, late: boolean, removed: boolean): RuleEvent => ({
+    id: eventId(terminal, kind, id, tr.st), terminal, rule: RULE, kind, severity: kind === INSIDE ? insideSeverity(tr.kind) : dwellSeverity(tr.kind),
+    phase: 'end', start: { timeMs: tr.st, lat: tr.sla, lon: tr.slo }, end, late,
+    data: removed
+      ? { fenceId: id, fenceKind: tr.kind, fenceName: tr.name, dwellS: (end.timeMs - tr.st) / 1000, removed: true }
+      : { fenceId: id, fenceKind: tr.kind, fenceName: tr.name, dwellS: (end.timeMs - tr.st) / 1000 },
+  });
 
   function enter(tr: FenceTrack, id: string, fix: Fix, t: Thresholds, out: EventOut): void {
     tr.in = true;
     tr.n = 0;
     tr.st = tr.pt; tr.sla = tr.pla; tr.slo = tr.plo; tr.sl = fix.late;
-    out.emit(insideEvent(fix.terminal, id, tr));
+    out.emit(opening(fix.terminal, INSIDE, id, tr, tr.sl));
     checkDwell(tr, id, fix, t, out);
   }
 
   function checkDwell(tr: FenceTrack, id: string, fix: Fix, t: Thresholds, out: EventOut): void {
     if (tr.dw || !dwells(tr.kind) || fix.timeMs - tr.st < t.geofence.dwellS * 1000) return;
     tr.dw = true;
-    const e = dwellEvent(fix.terminal, id, tr);
-    e.late = fix.late;
-    out.emit(e);
+    out.emit(opening(fix.terminal, DWELL, id, tr, fix.late));
   }
 
   /** Closes the open events of `tr` at the given point. */
   function leave(tr: FenceTrack, id: string, fix: Fix, timeMs: number, lat: number, lon: number, removed: boolean, out: EventOut): void {
-    const end = { timeMs, lat, lon }, data: Record<string, unknown> = { dwellS: (timeMs - tr.st) / 1000 };
-    if (removed) data.removed = true;
-    const inside = closeEvent(insideEvent(fix.terminal, id, tr), end, data);
-    inside.late = fix.late;
-    out.emit(inside);
-    if (tr.dw) {
-      const dwell = closeEvent(dwellEvent(fix.terminal, id, tr), end, data);
-      dwell.late = fix.late;
-      out.emit(dwell);
-    }
+    const end = { timeMs, lat, lon };
+    out.emit(closing(fix.terminal, INSIDE, id, tr, end, fix.late, removed));
+    if (tr.dw) out.emit(closing(fix.terminal, DWELL, id, tr, end, fix.late, removed));
   }
 
   function checkCrossing(state: GeofenceState, fix: Fix, t: Thresholds, out: EventOut): void {
     const gapS = (fix.timeMs - state.lt) / 1000;
     if (state.lt < 0 || !(gapS > 0 && gapS <= t.geofence.maxCrossGapS)) return;
-    holding.length = 0;
+    // A vehicle that has not moved passed through nothing (a zero-length segment only meets the
+    // fences holding its end, which are not crossings).
+    if (fix.lon === state.lo && fix.lat === state.la) return;
+    // The fences holding either fix are not named to the query: naming them costs an id lookup
+    // for every fence the vehicle is in, on every fix, while a held fence the segment does meet
+    // (an entry or an exit) is rare and is told apart below like any other.
+    const n = index.crossedBy(state.lo, state.la, fix.lon, fix.lat, state.lt + (fix.timeMs - state.lt) / 2, crossed, NONE);
+    if (n === 0) return;
     const tracks = state.fences;
-    for (let i = 0; i < tracks.length; i++) holding.push(tracks[i]!.id); // the fix before is in these (or entering, or leaving)
-    for (let i = 0; i < fix.fences.length; i++) holding.push(fix.fences[i]!.fence.id);
-    const n = index.crossedBy(state.lo, state.la, fix.lon, fix.lat, state.lt + (fix.timeMs - state.lt) / 2, crossed, holding);
     for (let i = 0; i < n; i++) {
       const f = crossed[i]!.fence;
       // a fence holding the fix before (it has a track) or this one is entered or left, not crossed
@@ -149,7 +159,7 @@ export function geofenceRule(index: FenceIndex, opts: { presenceKinds?: readonly
       let held = 0;
       for (let i = 0; i < hits.length; i++) {
         const fence = hits[i]!.fence, id = fence.id;
-        if (!presence.has(fence.kind)) continue;
+        if (!present(fence.kind)) continue;
         let tr = trackOf(tracks, id);
         if (tr === undefined) {
           tr = {

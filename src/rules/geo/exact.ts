@@ -126,8 +126,7 @@ export class CompiledFence {
    * `inside` says the position is known to be in the corridor).
    */
   nearestSegment(lon: number, lat: number, candidates: ArrayLike<number> | null, start: number, count: number, inside: boolean): number {
-    const [px, py, pz] = unitVector(lon, lat);
-    return this.settle(nearestSegmentFlat(this.flat, 0, px, py, pz, candidates, start, count, inside), lon, lat);
+    return this.settle(nearestSegmentFlat(this.flat, 0, Float64Array.from(unitVector(lon, lat)), candidates, start, count, inside), lon, lat);
   }
 
   /** A nearestSegmentFlat result with the edge cases (−2 − segment) decided by turf's point-to-line distance. */

@@ -92,46 +92,49 @@ export function polygonContainsFast(D: Float64Array, o: number, x: number, y: nu
 }
 
 /**
- * The corridor segment nearest the position given as a unit vector (P), ranked by great-circle
- * distance — the math of turf's pointToLineDistance, as squared chords — lowest index on a tie.
- * `candidates[start … start + count)` (ascending) restricts the search (null: every segment);
- * `inside` says the position is known to be in the corridor. Returns the segment when the
- * position is inside, −1 when it is outside, and −2 − segment when it is within TURF_BAND_M of
- * the corridor's edge, where turf decides.
+ * The corridor segment nearest the position given as a unit vector (P = pt[0 … 2]), ranked by
+ * great-circle distance — the math of turf's pointToLineDistance, as squared chords — lowest
+ * index on a tie. `candidates[start … start + count)` (ascending) restricts the search (null:
+ * every segment); `inside` says the position is known to be in the corridor. Returns the segment
+ * when the position is inside, −1 when it is outside, and −2 − segment when it is within
+ * TURF_BAND_M of the corridor's edge, where turf decides.
+ *
+ * The point comes in an array and the per-segment distance is written out in the loop: a double
+ * passed to or returned from a call that is not inlined is a heap allocation, and this runs for
+ * several corridors of every position.
  */
 export function nearestSegmentFlat(
-  D: Float64Array, o: number, px: number, py: number, pz: number,
+  D: Float64Array, o: number, pt: Float64Array,
   candidates: ArrayLike<number> | null, start: number, count: number, inside: boolean,
 ): number {
+  const px = pt[0]!, py = pt[1]!, pz = pt[2]!;
   let best = Infinity, seg = -1;
   const n = candidates ? count : D[o + 1]!;
   for (let c = 0; c < n; c++) {
     const i = candidates ? candidates[start + c]! : c;
-    const d = chord2(D, o + 2 + i * 9, px, py, pz);
+    // squared chord from P to the arc at q (A, B, unit normal): to its interior point when P
+    // projects between A and B, else to the nearer endpoint. Monotone in the great-circle
+    // distance; 2·s²/(1 + √(1 − s²)) is 2(1 − cos d) without cancellation.
+    const q = o + 2 + i * 9;
+    const ax = D[q]!, ay = D[q + 1]!, az = D[q + 2]!, bx = D[q + 3]!, by = D[q + 4]!, bz = D[q + 5]!;
+    const nx = D[q + 6]!, ny = D[q + 7]!, nz = D[q + 8]!;
+    let d: number;
+    const pn = px * nx + py * ny + pz * nz;
+    const ix = px - pn * nx, iy = py - pn * ny, iz = pz - pn * nz;
+    if ((nx !== 0 || ny !== 0 || nz !== 0)
+      && (ay * iz - az * iy) * nx + (az * ix - ax * iz) * ny + (ax * iy - ay * ix) * nz >= 0
+      && (iy * bz - iz * by) * nx + (iz * bx - ix * bz) * ny + (ix * by - iy * bx) * nz >= 0) {
+      const s2 = pn * pn;
+      d = (2 * s2) / (1 + Math.sqrt(1 - s2));
+    } else {
+      const dax = px - ax, day = py - ay, daz = pz - az, dbx = px - bx, dby = py - by, dbz = pz - bz;
+      const da = dax * dax + day * day + daz * daz, db = dbx * dbx + dby * dby + dbz * dbz;
+      d = da < db ? da : db;
+    }
     if (d < best) { best = d; seg = i; }
   }
   if (seg < 0 || inside) return seg;
   const m = 2 * Math.asin(Math.min(1, Math.sqrt(best) / 2)) * EARTH_RADIUS_M, half = D[o]!;
   if (m > half + TURF_BAND_M) return -1;
   return m < half - TURF_BAND_M ? seg : -2 - seg;
-}
-
-/**
- * Squared chord from unit vector P to the arc at D[o…o+8] (A, B, unit normal): to its interior
- * point when P projects between A and B, else to the nearer endpoint. Monotone in the
- * great-circle distance; 2·s²/(1 + √(1 − s²)) is 2(1 − cos d) without cancellation.
- */
-function chord2(D: Float64Array, o: number, px: number, py: number, pz: number): number {
-  const ax = D[o]!, ay = D[o + 1]!, az = D[o + 2]!, bx = D[o + 3]!, by = D[o + 4]!, bz = D[o + 5]!;
-  const nx = D[o + 6]!, ny = D[o + 7]!, nz = D[o + 8]!;
-  if (nx !== 0 || ny !== 0 || nz !== 0) {
-    const pn = px * nx + py * ny + pz * nz;
-    const ix = px - pn * nx, iy = py - pn * ny, iz = pz - pn * nz;
-    const afterA = (ay * iz - az * iy) * nx + (az * ix - ax * iz) * ny + (ax * iy - ay * ix) * nz;
-    const beforeB = (iy * bz - iz * by) * nx + (iz * bx - ix * bz) * ny + (ix * by - iy * bx) * nz;
-    if (afterA >= 0 && beforeB >= 0) { const s2 = pn * pn; return (2 * s2) / (1 + Math.sqrt(1 - s2)); }
-  }
-  const dax = px - ax, day = py - ay, daz = pz - az, dbx = px - bx, dby = py - by, dbz = pz - bz;
-  const da = dax * dax + day * day + daz * daz, db = dbx * dbx + dby * dby + dbz * dbz;
-  return da < db ? da : db;
 }

@@ -40,6 +40,8 @@ export { LOCATE_RES, LARGE_BOUNDARY_RES, MIN_RES } from './cover.js';
 const INTERIOR = 1, SEGS = 2, FIXED = 4, WINDOWS = 8;
 const CIRCLE = 0, RECTANGLE = 1, POLYGON = 2, CORRIDOR = 3;
 const SHAPE_CODE = { circle: CIRCLE, rectangle: RECTANGLE, polygon: POLYGON, corridor: CORRIDOR } as const;
+/** A point query's answer for one posting: not holding, holding (no segment), or a corridor's segment (≥ 0). */
+const OUTSIDE = -2, WHOLE = -1;
 
 interface Entry {
   readonly cf: CompiledFence;
@@ -78,6 +80,10 @@ export class FenceIndex {
   /** Fence boundaries on a coarse lon/lat grid, for segment queries (segment.ts); not used by locate. */
   private readonly crossings = new CrossingGrid();
   private readonly endHits: FenceHit[] = [];
+  /** The position's unit vector during a point query. */
+  private readonly unit = new Float64Array(3);
+  /** Bumped by every add and removal: a LocateMemo of another version is stale. */
+  private version = 0;
   private heldSlots = new Int32Array(16);
   private readonly cellsPerRes = new Int32Array(LOCATE_RES + 1);
   /** Resolutions that hold cells, finest first. */
@@ -157,6 +163,7 @@ export class FenceIndex {
     this.crossings.remove(e.slot);
     this.slots.remove(e.slot);
     this.entries.delete(id);
+    this.version++;
     this.updateActive();
     return true;
   }
@@ -170,52 +177,101 @@ export class FenceIndex {
 
   /** As locate, into `out` (emptied first) to spare an allocation per position; returns the count. */
   locateInto(lon: number, lat: number, out: FenceHit[], atMs?: number): number {
-    out.length = 0;
-    if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) return 0;
+    return this.search(lon, lat, out, atMs === undefined ? -1 : chinaClock(atMs), null);
+  }
+
+  /**
+   * As locateInto, remembering in `memo` which fences hold the position before time windows
+   * are applied: asked again for the same position (a parked vehicle's next fix) with the index
+   * unchanged, it answers from the memo, windows applied at the new time, without the cell
+   * lookup and the geometry. The answer (hits and their order) is locateInto's.
+   */
+  locateMemo(lon: number, lat: number, out: FenceHit[], atMs: number | undefined, memo: LocateMemo): number {
+    const clock = atMs === undefined ? -1 : chinaClock(atMs);
+    if (memo.lon !== lon || memo.lat !== lat || memo.version !== this.version) {
+      memo.n = 0;
+      memo.version = -1; // invalid until the search is complete
+      this.search(lon, lat, out, clock, memo);
+      memo.lon = lon; memo.lat = lat; memo.version = this.version;
+      return out.length;
+    }
+    const S = this.slots, found = memo.found;
+    let n = 0;
+    for (let i = 0; i < memo.n; i++) {
+      const code = found[i]!, slot = code >>> 1, seg = memo.segs[i]!;
+      if ((code & 1) !== 0 && clock >= 0 && !S.fences[slot]!.activeAt(clock)) continue;
+      const hit = seg < 0 ? S.hits[slot]! : S.segmentHits[S.segmentHitBase[slot]! + seg] ?? S.fences[slot]!.segmentHit(seg, clock >= 0 ? clock : undefined);
+      if (n < out.length) out[n] = hit; else out.push(hit);
+      n++;
+    }
+    if (out.length !== n) out.length = n;
+    return n;
+  }
+
+  /**
+   * The point query. `out` is overwritten in place and cut to length at the end (emptying it
+   * first would drop its backing store and make every query allocate a new one). With a memo,
+   * fences outside their time windows are tested too, and every fence holding the position is
+   * recorded there, (slot << 1) | windowed and the corridor segment (−1: none).
+   */
+  private search(lon: number, lat: number, out: FenceHit[], clock: number, memo: LocateMemo | null): number {
+    if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) {
+      out.length = 0;
+      return 0;
+    }
     const key = this.locator.cellOf(lat, lon);
     const base = Math.floor(key / UNITS_FINE), fine = key - base * UNITS_FINE;
-    const clock = atMs === undefined ? -1 : chinaClock(atMs);
-    const active = this.activeRes, cells = this.cells, P = cells.post, S = this.slots, pool = S.pool, off = S.poolOff;
-    let px = 2, py = 0, pz = 0; // the position's unit vector, computed for the first corridor
+    const active = this.activeRes, cells = this.cells, P = cells.post, S = this.slots, pool = S.pool, off = S.poolOff, pt = this.unit;
+    let unitReady = false; // the position's unit vector, computed for the first corridor
+    let n = 0;
     for (let a = 0; a < active.length; a++) {
       const res = active[a]!;
       const block = cells.find(res, base, fine >>> (3 * (LOCATE_RES - res)));
       if (block < 0) continue;
       for (let p = block + 2, end = block + 2 + P[block + 1]!; p < end; ) {
         const w = P[p]!, slot = w >>> 6, len = postingLength(P, p);
-        if ((w & WINDOWS) !== 0 && clock >= 0 && !S.fences[slot]!.activeAt(clock)) { p += len; continue; }
+        const timed = (w & WINDOWS) !== 0, idle = timed && clock >= 0 && !S.fences[slot]!.activeAt(clock);
+        if (idle && memo === null) { p += len; continue; }
         const inside = (w & INTERIOR) !== 0;
+        let seg = OUTSIDE;
         switch ((w >>> 4) & 3) {
           case CIRCLE:
-            if (inside || circleContains(pool, off[slot]!, lon, lat)) out.push(S.hits[slot]!);
+            if (inside || circleContains(pool, off[slot]!, lon, lat)) seg = WHOLE;
             break;
           case RECTANGLE:
-            if (inside || rectangleContains(pool, off[slot]!, lon, lat)) out.push(S.hits[slot]!);
+            if (inside || rectangleContains(pool, off[slot]!, lon, lat)) seg = WHOLE;
             break;
           case POLYGON: {
             const f = inside ? 1 : polygonContainsFast(pool, off[slot]!, lon, lat);
-            if (f === 1 || (f < 0 && S.fences[slot]!.polygonContainsByTurf(lon, lat))) out.push(S.hits[slot]!);
+            if (f === 1 || (f < 0 && S.fences[slot]!.polygonContainsByTurf(lon, lat))) seg = WHOLE;
             break;
           }
           default: {
-            let seg: number;
             if ((w & FIXED) !== 0) {
               seg = P[p + 1]!;
             } else {
-              if (px === 2) {
+              if (!unitReady) {
                 const la = lat * DEG, lo = lon * DEG, cl = Math.cos(la);
-                px = cl * Math.cos(lo); py = cl * Math.sin(lo); pz = Math.sin(la);
+                pt[0] = cl * Math.cos(lo); pt[1] = cl * Math.sin(lo); pt[2] = Math.sin(la);
+                unitReady = true;
               }
-              seg = nearestSegmentFlat(pool, off[slot]!, px, py, pz, P, p + 2, P[p + 1]!, inside);
+              seg = nearestSegmentFlat(pool, off[slot]!, pt, P, p + 2, P[p + 1]!, inside);
               if (seg <= -2) seg = S.fences[slot]!.settle(seg, lon, lat);
             }
-            if (seg >= 0) out.push(S.segmentHits[S.segmentHitBase[slot]! + seg] ?? S.fences[slot]!.segmentHit(seg, clock >= 0 ? clock : undefined));
+            if (seg < 0) seg = OUTSIDE;
           }
         }
         p += len;
+        if (seg === OUTSIDE) continue;
+        if (memo !== null) memo.record(timed ? (slot << 1) | 1 : slot << 1, seg);
+        if (idle) continue;
+        const hit = seg === WHOLE ? S.hits[slot]! : S.segmentHits[S.segmentHitBase[slot]! + seg] ?? S.fences[slot]!.segmentHit(seg, clock >= 0 ? clock : undefined);
+        if (n < out.length) out[n] = hit; else out.push(hit);
+        n++;
       }
     }
-    return out.length;
+    if (out.length !== n) out.length = n;
+    return n;
   }
 
   /**
@@ -291,6 +347,7 @@ export class FenceIndex {
       if (c.interior) interiorCells++;
     }
     this.entries.set(cf.fence.id, { cf, slot, cover: keys, interiorCells });
+    this.version++;
     if (this.crossable.has(cf.fence.kind)) this.crossings.add(slot, cf);
     this.updateActive();
   }
@@ -303,6 +360,31 @@ export class FenceIndex {
 }
 
 const DEG = Math.PI / 180;
+
+/**
+ * One caller's memory of its last point query (FenceIndex.locateMemo): the position, the index
+ * version, and the fences holding it regardless of time windows. A vehicle's lane keeps one.
+ */
+export class LocateMemo {
+  lon = NaN;
+  lat = NaN;
+  version = -1;
+  n = 0;
+  /** (slot << 1) | 1 when the fence has time windows. */
+  found = new Int32Array(8);
+  /** The corridor segment holding the position, −1 for other shapes. */
+  segs = new Int32Array(8);
+
+  record(code: number, seg: number): void {
+    if (this.n === this.found.length) {
+      const found = new Int32Array(this.n * 2), segs = new Int32Array(this.n * 2);
+      found.set(this.found); segs.set(this.segs);
+      this.found = found; this.segs = segs;
+    }
+    this.found[this.n] = code;
+    this.segs[this.n++] = seg;
+  }
+}
 
 function postingLength(P: Int32Array, at: number): number {
   const w = P[at]!;
