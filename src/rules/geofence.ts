@@ -156,11 +156,18 @@ export function geofenceRule(index: FenceIndex, opts: { presenceKinds?: readonly
       const hits = fix.fences, tracks = state.fences;
       if (hits.length === 0 && tracks.length === 0) return;
       const seq = ++state.seq, confirm = t.geofence.confirmFixes;
-      let held = 0;
+      let held = 0, next = 0;
       for (let i = 0; i < hits.length; i++) {
         const fence = hits[i]!.fence, id = fence.id;
         if (!present(fence.kind)) continue;
-        let tr = trackOf(tracks, id);
+        // The tracks tend to be in the order of the hits (made from them): try the one after the
+        // last match before searching.
+        let tr: FenceTrack | undefined;
+        if (next < tracks.length && tracks[next]!.id === id) tr = tracks[next++];
+        else {
+          const k = trackIndex(tracks, id);
+          if (k >= 0) { tr = tracks[k]; next = k + 1; }
+        }
         if (tr === undefined) {
           tr = {
             id, in: false, n: 1, pt: fix.timeMs, pla: fix.lat, plo: fix.lon, st: 0, sla: 0, slo: 0, sl: false, dw: false,
@@ -187,7 +194,7 @@ export function geofenceRule(index: FenceIndex, opts: { presenceKinds?: readonly
         if (tr.seen === seq) continue;
         let done = true;
         if (!tr.in) { // the entry was not confirmed
-        } else if (index.get(id) === undefined) {
+        } else if (!index.has(id)) {
           leave(tr, id, fix, fix.timeMs, fix.lat, fix.lon, true, out);
         } else {
           if (tr.n === 0) { tr.pt = fix.timeMs; tr.pla = fix.lat; tr.plo = fix.lon; }
@@ -203,6 +210,11 @@ export function geofenceRule(index: FenceIndex, opts: { presenceKinds?: readonly
 function trackOf(tracks: readonly FenceTrack[], id: string): FenceTrack | undefined {
   for (let i = 0; i < tracks.length; i++) if (tracks[i]!.id === id) return tracks[i];
   return undefined;
+}
+
+function trackIndex(tracks: readonly FenceTrack[], id: string): number {
+  for (let i = 0; i < tracks.length; i++) if (tracks[i]!.id === id) return i;
+  return -1;
 }
 
 function holds(hits: readonly FenceHit[], id: string): boolean {

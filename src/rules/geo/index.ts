@@ -82,6 +82,8 @@ export class FenceIndex {
   private readonly endHits: FenceHit[] = [];
   /** The position's unit vector during a point query. */
   private readonly unit = new Float64Array(3);
+  /** The position's block per active resolution during a point query. */
+  private readonly blocks = new Int32Array(LOCATE_RES + 1);
   /** Bumped by every add and removal: a LocateMemo of another version is stale. */
   private version = 0;
   private heldSlots = new Int32Array(16);
@@ -113,6 +115,11 @@ export class FenceIndex {
 
   get(id: string): Fence | undefined {
     return this.entries.get(id)?.cf.fence;
+  }
+
+  /** Whether a fence with this id is in the index (cheaper than `get`: no objects followed). */
+  has(id: string): boolean {
+    return this.entries.has(id);
   }
 
   *fences(): IterableIterator<Fence> {
@@ -224,9 +231,15 @@ export class FenceIndex {
     const active = this.activeRes, cells = this.cells, P = cells.post, S = this.slots, pool = S.pool, off = S.poolOff, pt = this.unit;
     let unitReady = false; // the position's unit vector, computed for the first corridor
     let n = 0;
+    // Every resolution's table first, then the postings: the probes (cache misses in the large
+    // tables) do not wait on one another.
+    const blocks = this.blocks;
     for (let a = 0; a < active.length; a++) {
       const res = active[a]!;
-      const block = cells.find(res, base, fine >>> (3 * (LOCATE_RES - res)));
+      blocks[a] = cells.find(res, base, fine >>> (3 * (LOCATE_RES - res)));
+    }
+    for (let a = 0; a < active.length; a++) {
+      const block = blocks[a]!;
       if (block < 0) continue;
       for (let p = block + 2, end = block + 2 + P[block + 1]!; p < end; ) {
         const w = P[p]!, slot = w >>> 6, len = postingLength(P, p);

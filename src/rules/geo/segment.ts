@@ -12,10 +12,10 @@
  * holding neither end of the segment is passed through exactly when the segment meets one of its
  * parts. The grid lives beside the H3 cover the point queries use: `locateInto` is unchanged.
  *
- * Cost (bench: 10,000 Jinan fences, 330-m segments, cold caches): ≈ 1 cell, 240 registrations
- * of which ~100 within reach, ~30 read in full and ~12 tested; ≈ 2.5–5 µs a query, bound by
- * memory reads. Memory ≈ 80 bytes per (part, cell) registration, ≈ 19 registrations per fence
- * there.
+ * Cost (bench: the 10,000 Jinan fences of which ≈ 3,500 of the crossing kinds, segments of
+ * 0–300 m): mostly one cell, ≈ 50 registrations in the urban box; ≈ 0.75 µs a query, bound by
+ * memory reads (Map → cell → its arrays: a chain of cache misses). Memory ≈ 70 bytes per
+ * (part, cell) registration, ≈ 5 registrations per fence there (15 per fence of those kinds).
  *
  * Geometry per part, boundary counting as inside (as in the point tests):
  *   polygon/rectangle edge  the segment touches the edge (planar in lon/lat, as turf's
