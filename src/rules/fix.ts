@@ -42,7 +42,7 @@ export class FixBuilder {
   private readonly hits: FenceHit[] = [];
   /**
    * Per lane (keyed by its LaneMemory, which stays plain JSON for checkpoints): the fences at
-   * its last located position, so a parked vehicle's next fixes skip the geometry.
+   * its parked position, so a parked vehicle's next fixes skip the geometry.
    */
   private readonly memos = new WeakMap<LaneMemory, LocateMemo>();
 
@@ -87,7 +87,9 @@ export class FixBuilder {
       f.prevLat = f.prevLon = f.prevSpeedKmh = f.prevDirection = f.prevTimeMs = NaN;
     }
     if (locate && this.fences && this.fences.size > 0 && f.located) {
-      if (prev === null) this.fences.locateInto(f.lon, f.lat, this.hits, f.timeMs);
+      // At the lane's last located position (parked) the memo answers from the second such fix
+      // on; a moving vehicle's fixes do not touch it (it would be a cache miss per fix).
+      if (prev === null || !prev.located || prev.lat !== f.lat || prev.lon !== f.lon) this.fences.locateInto(f.lon, f.lat, this.hits, f.timeMs);
       else {
         let memo = this.memos.get(prev);
         if (memo === undefined) this.memos.set(prev, (memo = new LocateMemo()));
