@@ -27,7 +27,7 @@
  * the vehicle is in it has its events closed at the next fix (data.removed: true). Unlocated
  * fixes are skipped. An emission's `late` is that of the fix that caused it.
  */
-import type { FenceHit, FenceIndex, FenceKind } from './geo/index.js';
+import type { Fence, FenceHit, FenceIndex, FenceKind } from './geo/index.js';
 import { eventId, instantEvent } from './event.js';
 import type { Thresholds } from './thresholds.js';
 import { Severity, type EventOut, type EventPoint, type Fix, type Rule, type RuleEvent } from './types.js';
@@ -135,15 +135,14 @@ export function geofenceRule(index: FenceIndex, opts: { presenceKinds?: readonly
     const tracks = state.fences;
     for (let i = 0; i < n; i++) {
       const f = crossed[i]!.fence;
-      // a fence holding the fix before (it has a track) or this one is entered or left, not crossed
-      if (trackOf(tracks, f.id) !== undefined || holds(fix.fences, f.id)) continue;
+      // a fence holding this fix or the one before (it has a track) is entered or left, not crossed
+      if (holds(fix.fences, f) || trackOf(tracks, f.id) !== undefined) continue;
       out.emit(instantEvent(
         fix.terminal, RULE, 'geofence.crossed', f.kind === 'forbidden' ? Severity.WARNING : Severity.INFO,
         { timeMs: fix.timeMs, lat: fix.lat, lon: fix.lon }, fix.late, { fenceId: f.id, fenceKind: f.kind, fenceName: f.name, gapS },
         f.id, { timeMs: state.lt, lat: state.la, lon: state.lo },
       ));
     }
-    crossed.length = 0;
   }
 
   return {
@@ -217,7 +216,8 @@ function trackIndex(tracks: readonly FenceTrack[], id: string): number {
   return -1;
 }
 
-function holds(hits: readonly FenceHit[], id: string): boolean {
-  for (let i = 0; i < hits.length; i++) if (hits[i]!.fence.id === id) return true;
+/** Whether a hit is of fence `f` (the fix's hits and crossedBy's come from the same index: one object per fence). */
+function holds(hits: readonly FenceHit[], f: Fence): boolean {
+  for (let i = 0; i < hits.length; i++) if (hits[i]!.fence === f) return true;
   return false;
 }

@@ -301,7 +301,6 @@ export class FenceIndex {
    * `locateInto` of the two fixes; every fence holding neither end is still in.
    */
   crossedBy(lon1: number, lat1: number, lon2: number, lat2: number, atMs: number | undefined, out: FenceHit[], holding?: readonly string[]): number {
-    out.length = 0;
     const grid = this.crossings, clock = atMs === undefined ? -1 : chinaClock(atMs), S = this.slots;
     let held = 0;
     if (holding) {
@@ -312,11 +311,15 @@ export class FenceIndex {
       }
     }
     const n = grid.query(lon1, lat1, lon2, lat2, holding !== undefined, this.heldSlots, held);
+    let count = 0; // written in place (emptying `out` first would drop its backing store)
     for (let i = 0; i < n; i++) {
       const slot = grid.found[i]!;
-      if (clock < 0 || S.fences[slot]!.activeAt(clock)) out.push(S.hits[slot]!);
+      if (clock >= 0 && !S.fences[slot]!.activeAt(clock)) continue;
+      if (count < out.length) out[count] = S.hits[slot]!; else out.push(S.hits[slot]!);
+      count++;
     }
-    if (holding) return out.length;
+    if (out.length !== count) out.length = count;
+    if (holding) return count;
     // a fence holding the whole segment without meeting its boundary holds its start
     const ends = this.endHits;
     this.locateInto(lon1, lat1, ends, atMs);
