@@ -155,10 +155,14 @@ export class RuleEngine {
   /** Positions in arrival order (several vehicles mixed); each vehicle's are evaluated in order. */
   submit(rows: readonly RuleInput[]): void {
     const now = this.now();
+    // The rows of one uplink (a blind-area batch, a 1 Hz device's burst) are adjacent: the
+    // vehicle of the row before is tried before the Map (a hash probe and a cache miss per row).
+    let last: Vehicle | undefined;
     for (let i = 0; i < rows.length; i++) {
       const p = rows[i]!;
-      let v = this.vehicles.get(p.terminal);
+      let v = last !== undefined && last.terminal === p.terminal ? last : this.vehicles.get(p.terminal);
       if (v === undefined) v = this.open(p.terminal);
+      last = v;
       v.seenMs = now;
       if (v.waiting !== null) {
         v.waiting.push(p);
