@@ -155,14 +155,22 @@ export class RuleEngine {
   /** Positions in arrival order (several vehicles mixed); each vehicle's are evaluated in order. */
   submit(rows: readonly RuleInput[]): void {
     const now = this.now();
-    // The rows of one uplink (a blind-area batch, a 1 Hz device's burst) are adjacent: the
-    // vehicle of the row before is tried before the Map (a hash probe and a cache miss per row).
+    // The vehicles are looked up for all rows first: the Map probes (a cache miss or two each,
+    // with thousands of vehicles) then overlap instead of each waiting on the rules of the row
+    // before. The rows of one uplink (a blind-area batch, a 1 Hz device's burst) are adjacent:
+    // the vehicle of the row before is tried before the Map. A vehicle opened below for an
+    // earlier row is found again by the second probe.
+    const found: (Vehicle | undefined)[] = new Array(rows.length); // one per batch
     let last: Vehicle | undefined;
     for (let i = 0; i < rows.length; i++) {
+      const terminal = rows[i]!.terminal;
+      if (last === undefined || last.terminal !== terminal) last = this.vehicles.get(terminal);
+      found[i] = last;
+    }
+    for (let i = 0; i < rows.length; i++) {
       const p = rows[i]!;
-      let v = last !== undefined && last.terminal === p.terminal ? last : this.vehicles.get(p.terminal);
-      if (v === undefined) v = this.open(p.terminal);
-      last = v;
+      let v = found[i];
+      if (v === undefined) v = this.vehicles.get(p.terminal) ?? this.open(p.terminal);
       v.seenMs = now;
       if (v.waiting !== null) {
         v.waiting.push(p);
