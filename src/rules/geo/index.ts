@@ -84,6 +84,8 @@ export class FenceIndex {
   private readonly unit = new Float64Array(3);
   /** The position's block per active resolution during a point query. */
   private readonly blocks = new Int32Array(LOCATE_RES + 1);
+  /** Each block's posting words (its length), read with the probes. */
+  private readonly used = new Int32Array(LOCATE_RES + 1);
   /** Bumped by every add and removal: a LocateMemo of another version is stale. */
   private version = 0;
   private heldSlots = new Int32Array(16);
@@ -232,16 +234,18 @@ export class FenceIndex {
     let unitReady = false; // the position's unit vector, computed for the first corridor
     let n = 0;
     // Every resolution's table first, then the postings: the probes (cache misses in the large
-    // tables) do not wait on one another.
-    const blocks = this.blocks;
+    // tables) do not wait on one another, nor the reads of each block's length (the block's
+    // first line: another miss) on the postings of the blocks before.
+    const blocks = this.blocks, used = this.used;
     for (let a = 0; a < active.length; a++) {
-      const res = active[a]!;
-      blocks[a] = cells.find(res, base, fine >>> (3 * (LOCATE_RES - res)));
+      const res = active[a]!, block = cells.find(res, base, fine >>> (3 * (LOCATE_RES - res)));
+      blocks[a] = block;
+      used[a] = block < 0 ? 0 : P[block + 1]!;
     }
     for (let a = 0; a < active.length; a++) {
       const block = blocks[a]!;
       if (block < 0) continue;
-      for (let p = block + 2, end = block + 2 + P[block + 1]!; p < end; ) {
+      for (let p = block + 2, end = block + 2 + used[a]!; p < end; ) {
         const w = P[p]!, slot = w >>> 6, len = postingLength(P, p);
         const timed = (w & WINDOWS) !== 0, idle = timed && clock >= 0 && !S.fences[slot]!.activeAt(clock);
         if (idle && memo === null) { p += len; continue; }
