@@ -26,11 +26,13 @@ import { circleContains, nearestSegmentFlat, polygonContainsFast, rectangleConta
 import { FenceSlots } from './slots.js';
 import { CrossingGrid } from './segment.js';
 import { chinaClock } from './time.js';
+import type { LocateMemo } from './memo.js';
 
 export * from './fence.js';
 export { fenceFromGeoJSON, fencesFromGeoJSON, fenceToGeoJSON, fencesToGeoJSON } from './geojson.js';
 export { CompiledFence, exactHit, locateExact, type FenceHit } from './exact.js';
 export { LOCATE_RES, LARGE_BOUNDARY_RES, MIN_RES } from './cover.js';
+export { LocateMemo } from './memo.js';
 
 /**
  * Postings. Each fence in a cell has a header word, (slot << 6) | shape << 4 | flags, then:
@@ -204,17 +206,7 @@ export class FenceIndex {
       memo.lon = lon; memo.lat = lat; memo.version = this.version;
       return out.length;
     }
-    const S = this.slots, found = memo.found;
-    let n = 0;
-    for (let i = 0; i < memo.n; i++) {
-      const code = found[i]!, slot = code >>> 1, seg = memo.segs[i]!;
-      if ((code & 1) !== 0 && clock >= 0 && !S.fences[slot]!.activeAt(clock)) continue;
-      const hit = seg < 0 ? S.hits[slot]! : S.segmentHits[S.segmentHitBase[slot]! + seg] ?? S.fences[slot]!.segmentHit(seg, clock >= 0 ? clock : undefined);
-      if (n < out.length) out[n] = hit; else out.push(hit);
-      n++;
-    }
-    if (out.length !== n) out.length = n;
-    return n;
+    return memo.replay(this.slots, clock, out);
   }
 
   /**
@@ -380,31 +372,6 @@ export class FenceIndex {
 }
 
 const DEG = Math.PI / 180;
-
-/**
- * One caller's memory of its last point query (FenceIndex.locateMemo): the position, the index
- * version, and the fences holding it regardless of time windows. A vehicle's lane keeps one.
- */
-export class LocateMemo {
-  lon = NaN;
-  lat = NaN;
-  version = -1;
-  n = 0;
-  /** (slot << 1) | 1 when the fence has time windows. */
-  found = new Int32Array(8);
-  /** The corridor segment holding the position, −1 for other shapes. */
-  segs = new Int32Array(8);
-
-  record(code: number, seg: number): void {
-    if (this.n === this.found.length) {
-      const found = new Int32Array(this.n * 2), segs = new Int32Array(this.n * 2);
-      found.set(this.found); segs.set(this.segs);
-      this.found = found; this.segs = segs;
-    }
-    this.found[this.n] = code;
-    this.segs[this.n++] = seg;
-  }
-}
 
 function postingLength(P: Int32Array, at: number): number {
   const w = P[at]!;
