@@ -9,7 +9,8 @@
  *   (what the engine itself costs: lanes, order, fix derivation); ratio = positionsPerSec / baseline;
  * - geoOnlyPerSec: an empty rule set with the fences loaded (the per-position fence lookup alone);
  * - bytesPerFence: JS heap + array buffers of the loaded index, after full GCs, per fence;
- * - bytesPerVehicle: memory held per vehicle after the run (every rule's state);
+ * - bytesPerVehicle: memory the engine holds per vehicle after the run (lanes, every rule's state,
+ *   open events), measured as the drop when the engine is released;
  * - eventsPerPosition: emissions per position (so a reader sees the rules did fire).
  *
  * The positions: `vehicles` vehicles in the urban box (36.55–36.75 N, 116.9–117.2 E) driving
@@ -119,11 +120,13 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) {
     if (!ONLY_FULL) baseline = Math.max(baseline, run(ps, empty, none).perSec);
     if (!ONLY_FULL) geoOnly = Math.max(geoOnly, run(ps, empty, fences).perSec);
-    const m0 = await settledMemory(gc);
-    const res = run(ps, standardRules, fences);
+    let res: ReturnType<typeof run> | undefined = run(ps, standardRules, fences);
     full = Math.max(full, res.perSec);
     events = res.events;
-    bytesPerVehicle = ((await settledMemory(gc)) - m0) / res.engine.size;
+    // What the engine holds: memory with it, then without it (after full GCs both times).
+    const vehicles = res.engine.size, withEngine = await settledMemory(gc);
+    res = undefined;
+    bytesPerVehicle = (withEngine - (await settledMemory(gc))) / vehicles;
   }
   console.log(JSON.stringify({
     bench: 'rules', fences: FENCES, positions: ps.length, vehicles: VEHICLES, rounds: ROUNDS, rules: standardRules(fences).map((r) => r.name),
