@@ -118,7 +118,6 @@ export interface RuleEngineStats {
   skipped: number;
   replayed: number;
   events: number;
-  openEvents: number;
   checkpointsWritten: number;
 }
 
@@ -135,7 +134,7 @@ export class RuleEngine {
   private pendingLoads = new Set<Promise<void>>();
   private lastCheckpoint = 0;
   private checkpointing: Promise<void> | undefined;
-  readonly stats: RuleEngineStats = { vehicles: 0, positions: 0, late: 0, skipped: 0, replayed: 0, events: 0, openEvents: 0, checkpointsWritten: 0 };
+  readonly stats: RuleEngineStats = { vehicles: 0, positions: 0, late: 0, skipped: 0, replayed: 0, events: 0, checkpointsWritten: 0 };
 
   constructor(private readonly opts: RuleEngineOptions) {
     this.rules = opts.rules;
