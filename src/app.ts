@@ -56,6 +56,9 @@ export async function startFleetgate(config: Readonly<Config>, log: Log, opts: S
     : storage
       ? new StorePipeline(storage.writer, publish, config.store.maxPendingRows, mirrors)
       : publish;
+  // Positions an earlier run spooled and never committed: replayed now that the rules and the
+  // mirror listen to commits, before terminals connect.
+  await storage?.writer.recover();
   const gateway = new Gateway({ config, log, metrics, store, pipeline, bus });
   const gatewayPort = await gateway.listen();
   if (config.mqtt.ingress) await gateway.attachMqttIngress();

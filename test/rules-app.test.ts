@@ -10,6 +10,8 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fleetgate } from '../src/app.js';
 import type { ConfigInput } from '../src/config.js';
+import type { PositionRow } from '../src/store/rows.js';
+import { Spool } from '../src/store/spool.js';
 import { PostgresSql } from '../src/store/sql.js';
 import { TestTerminal, http, startTestGateway, waitFor } from './support/gateway.js';
 import { createDatabase } from './support/pg.js';
@@ -125,5 +127,28 @@ describe('rules in the app (PostgreSQL, Mosquitto, TCP)', () => {
     expect(cp[0]!.n).toBe(1);
     const metrics = (await http(fg!.ports.http, 'GET', '/metrics')).json as string;
     expect(metrics).toMatch(/fleetgate_rule_events_total\{rule="overspeed",phase="end",late="false"\} 1/);
+  });
+
+  it('evaluates the positions an earlier run left in the spool, replayed at start-up', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fg-rules-spool-'));
+    const terminal = '013977000002';
+    const rows: PositionRow[] = [100, ...Array(14).fill(130), 100].map((speed, k) => ({
+      terminal, time: T + k * 1000, kind: 0, receivedAt: T + k * 1000 + 500, latitude: 36.65, longitude: 117 + k * 0.0003,
+      altitude: 40, speed, direction: 90, alarm: 0, status: 3, mileage: null, fuel: null, extras: null,
+    }));
+    const spool = new Spool(join(dataDir, 'spool'), 1 << 30);
+    spool.append(Buffer.from(JSON.stringify(rows)));
+    spool.close();
+    const other = await startTestGateway({ ...config, store: { ...config.store, dataDir } });
+    try {
+      const ev = await waitFor(async () => {
+        const r = await sql.query<{ started: Date; ended: Date | null }>(
+          `select started_at as started, ended_at as ended from events where terminal = $1 and kind = 'overspeed'`, [terminal]);
+        return r.length === 1 && r[0]!.ended !== null && r[0]!;
+      }, 5000, 'the overspeed from the spooled positions');
+      expect([ev.started.getTime(), ev.ended!.getTime()]).toEqual([T + 1000, T + 15_000]);
+    } finally {
+      await other.close();
+    }
   });
 });

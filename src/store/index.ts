@@ -26,7 +26,9 @@ export async function openSql(cfg: Config['store']): Promise<Sql> {
 
 /**
  * The track store: migrations at start-up, the terminal store, the batched position writer
- * with its spool (replayed now if an earlier run left one), and daily partition upkeep.
+ * with its spool, and daily partition upkeep. A spool an earlier run left is replayed by
+ * `writer.recover()`, which the caller runs once whatever consumes committed rows (the rules,
+ * the ClickHouse mirror) is attached, so those rows reach them too.
  */
 export async function openStorage(cfg: Config['store'], log: Log, metrics: Metrics): Promise<Storage> {
   const sql = await openSql(cfg);
@@ -39,7 +41,6 @@ export async function openStorage(cfg: Config['store'], log: Log, metrics: Metri
   const writer = new PositionWriter(positionsSql, spool, {
     batchMaxRows: cfg.batchMaxRows, batchMaxMs: cfg.batchMaxMs, maxInFlight: cfg.maxInFlightBatches, probeEveryMs: cfg.probeEveryMs,
   }, log, metrics);
-  await writer.recover();
   const upkeep = async (): Promise<void> => {
     try {
       await sql.query('select fleetgate_ensure_partitions(1, 7)');
