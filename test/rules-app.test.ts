@@ -108,6 +108,9 @@ describe('rules in the app (PostgreSQL, Mosquitto, TCP)', () => {
 
   it('after a restart in the middle of the open event, ends it once: no second start, one stored row', async () => {
     const open = published.filter((p) => p.kind === 'overspeed' && p.phase === 'start').at(-1)!;
+    const fence = { type: 'Feature', id: 'ktv-1', properties: { name: 'KTV', kind: 'forbidden' }, geometry: { type: 'Point', coordinates: [117.2, 36.7] } };
+    const put = await http(fg!.ports.http, 'PUT', '/api/geofences/ktv-1', { ...fence, properties: { ...fence.properties, radiusM: 80 } });
+    expect(put.status, JSON.stringify(put.json)).toBe(200);
     terminal!.close();
     await fg!.close(); // checkpoints on the way down
     fg = await startTestGateway(config);
@@ -125,6 +128,8 @@ describe('rules in the app (PostgreSQL, Mosquitto, TCP)', () => {
     expect(rows[0]!.ended!.getTime()).toBe(Date.parse(end.endTime!));
     const cp = await sql.query<{ n: number }>('select count(*)::int as n from rule_state where terminal = $1', [TERMINAL]);
     expect(cp[0]!.n).toBe(1);
+    // The fence stored before the restart is in the new process's index.
+    expect(fg!.rules!.fences.get('ktv-1')).toMatchObject({ kind: 'forbidden', shape: 'circle', radiusM: 80 });
     const metrics = (await http(fg!.ports.http, 'GET', '/metrics')).json as string;
     expect(metrics).toMatch(/fleetgate_rule_events_total\{rule="overspeed",phase="end",late="false"\} 1/);
   });

@@ -53,7 +53,12 @@ export class RulesService {
     const fences = new FenceIndex();
     if (config.rules.geofencesFile) fences.addAll(fencesFromGeoJSON(JSON.parse(readFileSync(config.rules.geofencesFile, 'utf8'))));
     const fenceRepo = sql ? new FenceRepository(sql) : undefined;
-    if (fenceRepo) for (const f of await fenceRepo.list()) fences.replace(f);
+    if (fenceRepo) {
+      // Stored fences win over the file's; the rest are loaded in one bulk add.
+      const stored = await fenceRepo.list();
+      for (const f of stored) if (fences.has(f.id)) fences.replace(f);
+      fences.addAll(stored.filter((f) => !fences.has(f.id)));
+    }
     const thresholds = new ThresholdTable();
     const thresholdStore = sql ? new SqlThresholdStore(sql) : undefined;
     if (thresholdStore) await thresholdStore.loadInto(thresholds);
