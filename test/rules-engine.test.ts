@@ -244,6 +244,32 @@ describe.each(['postgres', 'pglite'] as const)('rule engine: checkpoints on %s',
     expect(Object.fromEntries(events.map((ev) => [ev.terminal, ev.data.limitKmh]))).toEqual({ [fleet[0]!]: 80, [fleet[1]!]: 70, [fleet[2]!]: 60 });
   });
 
+  it('resumes vehicles last seen with ACC on at start-up, timing their silence from the restart', async () => {
+    const driving = `0139${kind === 'postgres' ? 9 : 0}1000001`, parked = `0139${kind === 'postgres' ? 9 : 0}1000002`;
+    let now = at(0);
+    const store = new SqlCheckpointStore(sql);
+    const a = engine({ checkpoints: store, now: () => now });
+    a.e.submit([
+      ...speeds([50], 0, driving).map((p) => ({ ...p, receivedAt: now })),
+      ...speeds([0], 0, parked).map((p) => ({ ...p, receivedAt: now, status: 2 })), // ACC off
+    ]);
+    await a.e.idle();
+    await a.e.checkpoint();
+    now += 600_000; // the process was down for 10 minutes
+    const b = engine({ checkpoints: store, now: () => now });
+    const resumed = await store.accOnWithin(3600_000);
+    expect(resumed).toContain(driving);
+    expect(resumed).not.toContain(parked);
+    b.e.resume([driving]); // (the other tests' vehicles in this database are left out)
+    await b.e.idle();
+    now += 5000;
+    await b.e.sweep();
+    expect(b.events).toEqual([]); // 5 s after the restart: the downtime does not count
+    now += 6000;
+    await b.e.sweep();
+    expect(b.events.map((x) => [x.e.kind, x.e.terminal])).toEqual([['test.silence', driving]]);
+  });
+
   it('never lets an older checkpoint replace a newer one', async () => {
     const store = new SqlCheckpointStore(sql);
     const terminal = `0139${kind === 'postgres' ? 3 : 4}0000001`;

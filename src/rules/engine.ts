@@ -133,6 +133,7 @@ export class RuleEngine {
   private readonly lateSet: Vehicle[] = [];
   private pendingLoads = new Set<Promise<void>>();
   private lastCheckpoint = 0;
+  private readonly startedMs: number;
   private checkpointing: Promise<void> | undefined;
   readonly stats: RuleEngineStats = { vehicles: 0, positions: 0, late: 0, skipped: 0, replayed: 0, events: 0, checkpointsWritten: 0 };
 
@@ -149,6 +150,7 @@ export class RuleEngine {
       evictAfterMs: opts.evictAfterMs ?? 3_600_000,
     };
     this.out = { emit: (e) => this.emit(e) };
+    this.startedMs = this.now();
   }
 
   /** Positions in arrival order (several vehicles mixed); each vehicle's are evaluated in order. */
@@ -178,6 +180,15 @@ export class RuleEngine {
       this.route(v, p, now);
     }
     this.drainLate(now);
+  }
+
+  /**
+   * Loads vehicles before they send anything (their checkpoints, and what was stored after
+   * them): the app resumes those last seen with ACC on, so their timers (offline) run across a
+   * restart. Vehicles already held are left as they are.
+   */
+  resume(terminals: Iterable<string>): void {
+    for (const t of terminals) if (!this.vehicles.has(t)) this.open(t);
   }
 
   /** Resolves once every vehicle being loaded has caught up (tests, shutdown). */
@@ -352,7 +363,12 @@ export class RuleEngine {
     for (let r = 0; r < this.rules.length; r++) {
       const rule = this.rules[r]!;
       if (!rule.onTick) continue;
-      fix ??= this.builder.build(last, null, t, false, false);
+      if (fix === null) {
+        fix = this.builder.build(last, null, t, false, false);
+        // Silence is counted from when this process could hear the vehicle: a restart's own
+        // downtime is not the terminal's.
+        if (fix.receivedMs < this.startedMs) fix.receivedMs = this.startedMs;
+      }
       this.lane = v.live;
       const before = v.live.open.length;
       rule.onTick(v.live.states[r], now, fix, t, this.out);
@@ -403,8 +419,9 @@ export class RuleEngine {
       v.version = -1;
       if (cp) {
         this.restore(v, cp.state);
-        const first = v.waiting!.reduce((m, p) => Math.min(m, p.time), Infinity);
-        if (Number.isFinite(first) && first > cp.watermark && this.opts.checkpoints) {
+        // Resumed without new data (at start-up): everything stored after the checkpoint.
+        const first = v.waiting!.reduce((m, p) => Math.min(m, p.time), this.now() + 86_400_000);
+        if (first > cp.watermark && this.opts.checkpoints) {
           replay = await this.opts.checkpoints.positionsBetween(v.terminal, cp.watermark, first, 100_000);
         }
       }

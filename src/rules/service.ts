@@ -14,6 +14,9 @@ import { SqlCheckpointStore, SqlThresholdStore, SqlVehicleDirectory } from './sq
 import { ThresholdTable, type VehicleInfo } from './thresholds.js';
 import type { Rule } from './types.js';
 
+/** At start-up, vehicles checkpointed this recently with ACC on are resumed before they report. */
+const RESUME_WITHIN_MS = 3600_000;
+
 export interface RulesDeps {
   config: Readonly<Config>;
   bus: Bus;
@@ -64,13 +67,17 @@ export class RulesService {
     if (thresholdStore) await thresholdStore.loadInto(thresholds);
     const recorder = new EventRecorder(sql, deps.bus, metrics, log);
     const directory = sql ? new SqlVehicleDirectory(sql) : undefined;
+    const checkpoints = sql ? new SqlCheckpointStore(sql) : undefined;
     const engine = new RuleEngine({
       rules: (deps.rules ?? standardRules)(fences), thresholds, fences, log,
-      ...(sql && directory ? { checkpoints: new SqlCheckpointStore(sql), vehicles: directory } : {}),
+      ...(checkpoints && directory ? { checkpoints, vehicles: directory } : {}),
       onEvent: (e, replayed) => recorder.record(e, replayed),
       checkpointEveryMs: config.rules.checkpointEveryMs, lateLaneIdleMs: config.rules.lateLaneIdleMs,
       ...(deps.now ? { now: deps.now } : {}),
     });
+    // Vehicles last seen driving (ACC on) in the last hour are loaded now, not when they next
+    // report: one that never comes back after a restart is still reported offline.
+    if (checkpoints) engine.resume(await checkpoints.accOnWithin(RESUME_WITHIN_MS));
     const s = new RulesService(engine, fences, thresholds, recorder, thresholdStore, fenceRepo, deps, directory);
     s.timer = setInterval(() => void s.sweep(), config.rules.sweepEveryMs);
     s.timer.unref();

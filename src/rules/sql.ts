@@ -39,6 +39,17 @@ export class SqlCheckpointStore implements CheckpointStore {
     return rows.map((r) => ({ ...r, time: Number(r.time), receivedAt: Number(r.receivedAt), alarm: Number(r.alarm), status: Number(r.status) }));
   }
 
+  /** Terminals checkpointed within `withinMs` whose last live fix had ACC on (status bit 0). */
+  async accOnWithin(withinMs: number, limit = 200_000): Promise<string[]> {
+    const rows = await this.sql.query<{ terminal: string }>(
+      `select terminal from rule_state
+       where updated_at > now() - $1 * interval '1 millisecond' and ((state #>> '{live,last,status}')::bigint & 1) = 1
+       order by updated_at desc limit $2`,
+      [withinMs, limit],
+    );
+    return rows.map((r) => r.terminal);
+  }
+
   async watermarks(terminals: string[]): Promise<Map<string, number>> {
     const rows = await this.sql.query<{ terminal: string; watermark: number }>(
       `select terminal, ${ms('watermark')} as watermark from rule_state where terminal = any($1::text[])`, [terminals]);
