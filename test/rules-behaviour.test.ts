@@ -372,6 +372,19 @@ describe('idling', () => {
     expect(runRule(idlingRule, drive(stop(610))).events.map((e) => e.phase)).toEqual(['start', 'end']);
   });
 
+  it('a vehicle that goes silent while idling: the sweep ends the event at its last idle fix', () => {
+    const inputs = drive(stop(660)).filter((p) => p.time <= at(700)); // idle from 70 s, silent after 700 s
+    const last = inputs[inputs.length - 1]!.receivedAt;
+    expect(runRule(idlingRule, inputs, { ticks: [last + 60_000] }).events.map((e) => e.phase)).toEqual(['start']); // not silent long enough
+    const { events, state } = runRule(idlingRule, inputs, { ticks: [last + 60_000, last + 91_000, last + 200_000] });
+    expect(events.map(shape)).toEqual([
+      { kind: 'idling', phase: 'start', start: at(70), end: null },
+      { kind: 'idling', phase: 'end', start: at(70), end: at(700) },
+    ]);
+    expect(events[1]!.data).toEqual({ durationS: 630 });
+    expect(state.run).toBeNull();
+  });
+
   it('ACC off is parked, not idling', () => {
     expect(runRule(idlingRule, drive(stop(1200, false))).events).toEqual([]);
   });

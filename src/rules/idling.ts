@@ -8,8 +8,9 @@
  * A shorter run leaves no trace. data: `durationS` (to the latest idle fix while open; start to
  * end at the end). `late` is the first idle fix's.
  *
- * Not handled here: a vehicle that goes silent while idling keeps its event open until its
- * next fix (the offline rule reports the silence).
+ * A vehicle that goes silent while idling (no data for the offline rule's `intervals` ×
+ * `reportIntervalS`) has its event ended by the sweep at its last idle fix: the silence is not
+ * counted as idling (the offline rule reports it).
  */
 import { closeEvent, openEvent, pointOf } from './event.js';
 import type { Thresholds } from './thresholds.js';
@@ -47,6 +48,15 @@ export const idlingRule: Rule<IdlingState> = {
     }
     run.data.durationS = (f.timeMs - run.start.timeMs) / 1000;
     if (!s.confirmed && run.data.durationS >= t.idling.minS) confirm(s, run, out);
+  },
+
+  onTick(s: IdlingState, nowMs: number, last: Fix | null, t: Thresholds, out: EventOut): void {
+    const run = s.run;
+    if (run === null || last === null || nowMs - last.receivedMs <= t.offline.intervals * t.offline.reportIntervalS * 1000) return;
+    // The last fix was idle (a run is open): the event ends there.
+    if (s.confirmed) out.emit(closeEvent(run, pointOf(last), { durationS: (last.timeMs - run.start.timeMs) / 1000 }));
+    s.run = null;
+    s.confirmed = false;
   },
 };
 
