@@ -98,8 +98,11 @@ export const ConfigSchema = z.object({
     enabled: z.boolean().default(true),
     /** Sweep period: timers (offline), quiet late lanes, checkpoints. */
     sweepEveryMs: z.number().int().positive().default(1000),
-    /** Changed vehicle states are checkpointed to the store this often. */
-    checkpointEveryMs: z.number().int().positive().default(5000),
+    /**
+     * Changed vehicle states are checkpointed to the store this often. A resume replays the
+     * positions stored after a checkpoint, so this bounds that replay, not what can be lost.
+     */
+    checkpointEveryMs: z.number().int().positive().default(30_000),
     /** A late lane (positions older than the live watermark) ends after this long without data. */
     lateLaneIdleMs: z.number().int().positive().default(60_000),
     /** GeoJSON FeatureCollection of geofences loaded at start-up (besides those stored in the database). */

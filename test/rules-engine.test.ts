@@ -274,8 +274,8 @@ describe.each(['postgres', 'pglite'] as const)('rule engine: checkpoints on %s',
     const store = new SqlCheckpointStore(sql);
     const terminal = `0139${kind === 'postgres' ? 3 : 4}0000001`;
     const state = { v: 1 as const, live: { rules: {}, prev: null, last: null, open: [] }, late: null };
-    await store.save([{ terminal, checkpoint: { watermark: at(50), state } }]);
-    await store.save([{ terminal, checkpoint: { watermark: at(40), state } }]);
+    await store.save([{ terminal, watermark: at(50), state: JSON.stringify(state) }]);
+    await store.save([{ terminal, watermark: at(40), state: JSON.stringify(state) }]);
     expect((await store.watermarks([terminal])).get(terminal)).toBe(at(50));
   });
 

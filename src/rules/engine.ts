@@ -69,10 +69,17 @@ interface LaneSnapshot {
   open: RuleEvent[];
 }
 
+/** A checkpoint on its way to the store, serialised once. */
+export interface CheckpointItem {
+  terminal: string;
+  watermark: number;
+  state: string;
+}
+
 export interface CheckpointStore {
   load(terminal: string): Promise<Checkpoint | null>;
-  /** Writes checkpoints; a stored one with a newer watermark is kept. */
-  save(items: { terminal: string; checkpoint: Checkpoint }[]): Promise<void>;
+  /** Writes checkpoints (`state`: a CheckpointState as JSON text); a stored one with a newer watermark is kept. */
+  save(items: CheckpointItem[]): Promise<void>;
   /** Stored positions of a terminal with after < time < before, oldest first. */
   positionsBetween(terminal: string, after: number, before: number, limit: number): Promise<RuleInput[]>;
   /** The stored watermarks of these terminals (absent when none). */
@@ -121,6 +128,15 @@ export interface RuleEngineStats {
   checkpointsWritten: number;
 }
 
+/** Vehicles per checkpoint statement. */
+const CHECKPOINT_SLICE = 1000;
+
+/** The columns a rule input needs (a stored row carries more: extras, mileage …). */
+const inputOf = (p: RuleInput): RuleInput => ({
+  terminal: p.terminal, time: p.time, receivedAt: p.receivedAt, latitude: p.latitude, longitude: p.longitude, speed: p.speed,
+  direction: p.direction, alarm: p.alarm, status: p.status, ...(p.kind !== undefined ? { kind: p.kind } : {}), ...(p.blindArea ? { blindArea: true } : {}),
+});
+
 export class RuleEngine {
   private readonly vehicles = new Map<string, Vehicle>();
   private readonly rules: readonly Rule[];
@@ -144,7 +160,7 @@ export class RuleEngine {
     this.builder = new FixBuilder(opts.fences);
     this.now = opts.now ?? Date.now;
     this.o = {
-      checkpointEveryMs: opts.checkpointEveryMs ?? 5000,
+      checkpointEveryMs: opts.checkpointEveryMs ?? 30_000,
       lateLaneIdleMs: opts.lateLaneIdleMs ?? 60_000,
       ownershipCheckAfterMs: opts.ownershipCheckAfterMs ?? 60_000,
       evictAfterMs: opts.evictAfterMs ?? 3_600_000,
@@ -218,27 +234,34 @@ export class RuleEngine {
     if (now - this.lastCheckpoint >= this.o.checkpointEveryMs) await this.checkpoint();
   }
 
-  /** Writes the checkpoints of every vehicle changed since the last one. */
+  /**
+   * Writes the checkpoints of every vehicle changed since the last one, in slices of
+   * `CHECKPOINT_SLICE` (one statement each, the event loop free between them: serialising ten
+   * thousand states at once held a gateway's sockets for a second).
+   */
   async checkpoint(): Promise<void> {
     if (!this.opts.checkpoints) return;
     while (this.checkpointing) await this.checkpointing;
     this.lastCheckpoint = this.now();
-    const items: { terminal: string; checkpoint: Checkpoint }[] = [];
-    const changed: Vehicle[] = [];
-    for (const v of this.vehicles.values()) {
-      if (!v.dirty || v.waiting !== null) continue;
-      items.push({ terminal: v.terminal, checkpoint: this.snapshot(v) });
-      changed.push(v);
-      v.dirty = false;
-    }
-    if (items.length === 0) return;
-    this.checkpointing = this.opts.checkpoints.save(items).then(
-      () => void (this.stats.checkpointsWritten += items.length),
-      (e: Error) => {
-        for (const v of changed) v.dirty = true; // try again next time
-        this.opts.log?.warn({ err: e.message, vehicles: items.length }, 'rule checkpoint failed; will retry');
-      },
-    );
+    const due: Vehicle[] = [];
+    for (const v of this.vehicles.values()) if (v.dirty && v.waiting === null) due.push(v);
+    if (due.length === 0) return;
+    const write = async (): Promise<void> => {
+      for (let i = 0; i < due.length; i += CHECKPOINT_SLICE) {
+        const slice = due.slice(i, i + CHECKPOINT_SLICE).filter((v) => v.dirty && v.waiting === null && this.vehicles.get(v.terminal) === v);
+        const items = slice.map((v) => this.snapshot(v));
+        for (const v of slice) v.dirty = false;
+        try {
+          await this.opts.checkpoints!.save(items);
+          this.stats.checkpointsWritten += items.length;
+        } catch (e) {
+          for (const v of slice) v.dirty = true; // written next time
+          this.opts.log?.warn({ err: (e as Error).message, vehicles: items.length }, 'rule checkpoint failed; will retry');
+          return;
+        }
+      }
+    };
+    this.checkpointing = write();
     try {
       await this.checkpointing;
     } finally {
@@ -442,13 +465,13 @@ export class RuleEngine {
     this.drainLate(now);
   }
 
-  private snapshot(v: Vehicle): Checkpoint {
+  private snapshot(v: Vehicle): CheckpointItem {
     const lane = (l: Lane): LaneSnapshot => ({
-      rules: Object.fromEntries(this.rules.map((r, i) => [r.name, l.states[i]])), prev: l.prev, last: l.last, open: l.open,
+      rules: Object.fromEntries(this.rules.map((r, i) => [r.name, l.states[i]])), prev: l.prev, last: l.last && inputOf(l.last), open: l.open,
     });
-    // Serialised now: the states go on changing after this returns.
-    const state = JSON.parse(JSON.stringify({ v: 1, live: lane(v.live), late: v.late ? lane(v.late) : null })) as CheckpointState;
-    return { watermark: v.live.prev?.timeMs ?? 0, state };
+    // Serialised now, once: the states go on changing after this returns.
+    const state: CheckpointState = { v: 1, live: lane(v.live), late: v.late ? lane(v.late) : null };
+    return { terminal: v.terminal, watermark: v.live.prev?.timeMs ?? 0, state: JSON.stringify(state) };
   }
 
   private restore(v: Vehicle, s: CheckpointState): void {

@@ -1,5 +1,5 @@
 import type { Sql } from '../store/sql.js';
-import type { Checkpoint, CheckpointState, CheckpointStore, VehicleDirectory } from './engine.js';
+import type { Checkpoint, CheckpointItem, CheckpointState, CheckpointStore, VehicleDirectory } from './engine.js';
 import type { RuleInput } from './fix.js';
 import { ThresholdOverride, type ThresholdScope, type ThresholdTable, type VehicleInfo } from './thresholds.js';
 
@@ -17,14 +17,14 @@ export class SqlCheckpointStore implements CheckpointStore {
     return { watermark: Number(r.watermark), state: typeof r.state === 'string' ? JSON.parse(r.state) as CheckpointState : r.state };
   }
 
-  async save(items: { terminal: string; checkpoint: Checkpoint }[]): Promise<void> {
+  async save(items: CheckpointItem[]): Promise<void> {
     // One statement for the lot; a checkpoint never replaces a newer one (another process's).
     await this.sql.query(
       `insert into rule_state (terminal, watermark, state, updated_at)
        select t, to_timestamp(w / 1000.0), s::jsonb, now() from unnest($1::text[], $2::float8[], $3::text[]) as u(t, w, s)
        on conflict (terminal) do update set watermark = excluded.watermark, state = excluded.state, updated_at = now()
        where rule_state.watermark <= excluded.watermark`,
-      [items.map((i) => i.terminal), items.map((i) => i.checkpoint.watermark), items.map((i) => JSON.stringify(i.checkpoint.state))],
+      [items.map((i) => i.terminal), items.map((i) => i.watermark), items.map((i) => i.state)],
     );
   }
 
