@@ -178,6 +178,14 @@ describe('geofence.crossed', () => {
     expect(run([{ ...f, kind: 'area' }], inputs).events.map((e) => [e.kind, e.severity])).toEqual([['geofence.crossed', 0]]);
   });
 
+  it('not between fixes closer than minCrossStepM (50 m): a fence that fits there is within the fixes\' GNSS error', () => {
+    // 36 km/h, a fix a second: 10 m apart; a 3 m circle between two of them, beside the road
+    const close = drive([{ seconds: 20, speedKmh: 36, everyS: 1 }]);
+    const tiny: Fence = { ...f, id: 'pole', center: [mid(close[5]!, close[6]!), close[5]!.latitude], radiusM: 3 };
+    expect(run([tiny], close).events).toEqual([]);
+    expect(run([tiny], close, { geofence: { minCrossStepM: 5 } }).events.map((e) => [e.kind, e.start.timeMs])).toEqual([['geofence.crossed', close[5]!.time]]);
+  });
+
   it('only for the index\'s crossing kinds: a depot or a road corridor crossed between fixes is not news', () => {
     expect(run([{ ...f, kind: 'depot' }], inputs).events).toEqual([]);
     const index = new FenceIndex([{ ...f, kind: 'depot' }], { crossingKinds: ['depot'] });

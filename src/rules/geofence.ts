@@ -13,7 +13,8 @@
  *   been inside continuously for `geofence.dwellS`, start back-dated to the entry, so its id is
  *   stable; ends with the exit (data.dwellS as above). domain.md: "forbidden place … dwell ≥ 5 min".
  * - `geofence.crossed` — instant (start = the fix before, end = the fix after; data.gapS): a fence
- *   that holds neither of two consecutive located fixes (0 < gap ≤ `geofence.maxCrossGapS`) while
+ *   that holds neither of two consecutive located fixes (0 < gap ≤ `geofence.maxCrossGapS`, at least
+ *   `geofence.minCrossStepM` apart) while
  *   the straight segment between them passes through it (FenceIndex.crossedBy; time windows at the
  *   midpoint of the two times). INFO; WARNING for a forbidden place. It is not an entry: no
  *   inside/dwell events follow from it. This check runs on every located fix that moved and is
@@ -124,6 +125,7 @@ export function geofenceRule(index: FenceIndex, opts: { presenceKinds?: readonly
   function checkCrossing(state: GeofenceState, fix: Fix, t: Thresholds, out: EventOut): void {
     const gapS = (fix.timeMs - state.lt) / 1000;
     if (state.lt < 0 || !(gapS > 0 && gapS <= t.geofence.maxCrossGapS)) return;
+    if (fix.stepM < t.geofence.minCrossStepM) return;
     // A vehicle that has not moved passed through nothing (a zero-length segment only meets the
     // fences holding its end, which are not crossings).
     if (fix.lon === state.lo && fix.lat === state.la) return;

@@ -54,6 +54,11 @@ export interface Thresholds {
     dwellS: number;
     /** Two fixes further apart than this are not joined to look for fences crossed between them. */
     maxCrossGapS: number;
+    /**
+     * Nor are two fixes closer than this: a fence that fits between them is within the GNSS
+     * error of the fixes (and at ≥ 1 Hz a vehicle's own fixes show where it went).
+     */
+    minCrossStepM: number;
   };
 }
 
@@ -66,7 +71,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   idling: { minS: 600 },
   night: { startMin: 22 * 60, endMin: 6 * 60, minS: 60 },
   offline: { reportIntervalS: 30, intervals: 3 },
-  geofence: { confirmFixes: 2, dwellS: 300, maxCrossGapS: 600 },
+  geofence: { confirmFixes: 2, dwellS: 300, maxCrossGapS: 600, minCrossStepM: 50 },
 };
 
 const seconds = z.number().finite().min(0).max(7 * 86400);
@@ -83,7 +88,7 @@ export const ThresholdOverride = z.strictObject({
   idling: z.strictObject({ minS: seconds.optional() }).optional(),
   night: z.strictObject({ startMin: minuteOfDay.optional(), endMin: minuteOfDay.optional(), minS: seconds.optional() }).optional(),
   offline: z.strictObject({ reportIntervalS: z.number().finite().positive().max(86400).optional(), intervals: z.number().int().min(1).max(1000).optional() }).optional(),
-  geofence: z.strictObject({ confirmFixes: z.number().int().min(1).max(10).optional(), dwellS: seconds.optional(), maxCrossGapS: seconds.optional() }).optional(),
+  geofence: z.strictObject({ confirmFixes: z.number().int().min(1).max(10).optional(), dwellS: seconds.optional(), maxCrossGapS: seconds.optional(), minCrossStepM: z.number().finite().min(0).max(100_000).optional() }).optional(),
 });
 export type ThresholdOverride = z.infer<typeof ThresholdOverride>;
 
