@@ -1,100 +1,23 @@
 /**
- * bench/ingest plumbing: child processes driven over the fork IPC channel (request/reply plus
- * events pushed by the child), and CPU accounting per process from /proc, so the result can say
- * which process used the cores while the figures were measured.
+ * bench/ingest plumbing: its child processes (the request/reply children of ipc.ts, on
+ * ingest-child.js), and CPU accounting per process from /proc, so the result can say which
+ * process used the cores while the figures were measured.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Child } from './ipc.js';
 
 export type IngestRole = 'gateway' | 'simulator' | 'echoServer' | 'echoClient';
 
-type ToChild = { id: number; cmd: string; args?: unknown };
-type FromChild = { id: number; result?: unknown; error?: string } | { event: string; data: unknown };
-
 const ENTRY = fileURLToPath(new URL('./ingest-child.js', import.meta.url));
 
-/** A child process playing one role; `ask` sends a command and resolves with its answer. */
-export class IngestChild {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  readonly exited: Promise<number | null>;
-  onEvent: (event: string, data: unknown) => void = () => undefined;
+/** The ingest benchmark's children: the generic request/reply child (ipc.ts) on ingest-child.js. */
+export type IngestChild = Child;
+export const IngestChild = {
+  start: (name: string, role: IngestRole, execArgv: string[] = []): Child => Child.start(name, role, execArgv, ENTRY),
+};
 
-  private constructor(readonly name: string, readonly proc: ChildProcess) {
-    proc.on('message', (raw) => {
-      const m = raw as FromChild;
-      if ('event' in m) return this.onEvent(m.event, m.data);
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.error !== undefined) p.reject(new Error(`${name}: ${m.error}`));
-      else p.resolve(m.result);
-    });
-    this.exited = new Promise((resolve) => proc.once('exit', (code) => {
-      for (const p of this.pending.values()) p.reject(new Error(`${name} exited (code ${code}) with a request pending`));
-      this.pending.clear();
-      resolve(code);
-    }));
-  }
-
-  /** Forks the child; its stdout goes to our stderr (our stdout carries only the result line). */
-  static start(name: string, role: IngestRole, execArgv: string[] = []): IngestChild {
-    return new IngestChild(name, fork(ENTRY, [role], { execArgv, stdio: ['ignore', 2, 'inherit', 'ipc'] }));
-  }
-
-  get pid(): number {
-    return this.proc.pid!;
-  }
-
-  ask<T>(cmd: string, args?: unknown, timeoutMs = 180_000): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`${this.name}: '${cmd}' got no answer in ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (v) => (clearTimeout(timer), resolve(v as T)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-      });
-      this.proc.send({ id, cmd, args } satisfies ToChild);
-    });
-  }
-
-  /** Asks the child to close what it holds and exit; kills it if it does not in time. */
-  async stop(timeoutMs = 60_000): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    await this.ask('exit', undefined, timeoutMs).catch(() => undefined);
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
-
-/** In a child: answers commands with `handlers`; 'exit' runs its handler, replies, then exits. */
-export function serveIngestRequests(handlers: Record<string, (args: unknown) => unknown>): void {
-  process.on('message', (raw) => {
-    const req = raw as ToChild;
-    const reply = (m: FromChild): void => {
-      process.send?.(m, undefined, {}, () => {
-        if (req.cmd === 'exit') process.exit(0);
-      });
-    };
-    const h = handlers[req.cmd];
-    if (!h) return reply({ id: req.id, error: `unknown command '${req.cmd}'` });
-    Promise.resolve().then(() => h(req.args)).then(
-      (result) => reply({ id: req.id, result: result ?? null }),
-      (e: unknown) => reply({ id: req.id, error: e instanceof Error ? e.stack ?? e.message : String(e) }),
-    );
-  });
-  process.on('disconnect', () => process.exit(1)); // a crashed benchmark must not leave children behind
-}
-
-/** A child pushes an event to the parent (progress, not an answer). */
-export function emitEvent(event: string, data: unknown): void {
-  process.send?.({ event, data } satisfies FromChild);
-}
+export { emitEvent, serveRequests as serveIngestRequests } from './ipc.js';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 

@@ -17,6 +17,12 @@ interface Reply {
   error?: string;
 }
 
+/** Pushed by a child without being asked (progress). */
+interface Pushed {
+  event: string;
+  data: unknown;
+}
+
 export type Handler = (args: unknown) => unknown;
 
 /** The roles a child can play (bench/support/child.ts dispatches on them). */
@@ -28,10 +34,13 @@ const CHILD_ENTRY = fileURLToPath(new URL('./child.js', import.meta.url));
 export class Child {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly exited: Promise<number | null>;
+  readonly exited: Promise<number | null>;
+  /** Events the child pushes with `emitEvent`. */
+  onEvent: (event: string, data: unknown) => void = () => undefined;
 
   private constructor(readonly name: string, private readonly proc: ChildProcess) {
     proc.on('message', (raw) => {
+      if ('event' in (raw as object)) return this.onEvent((raw as Pushed).event, (raw as Pushed).data);
       const reply = raw as Reply;
       const p = this.pending.get(reply.id);
       if (!p) return;
@@ -49,15 +58,19 @@ export class Child {
   }
 
   /**
-   * Forks bench/support/child.js in `role`. The child's stdout goes to our stderr: the
-   * benchmark's stdout carries its one JSON line and nothing else.
+   * Forks `entry` (bench/support/child.js by default) in `role`. The child's stdout goes to our
+   * stderr: the benchmark's stdout carries its one JSON line and nothing else.
    */
-  static start(name: string, role: Role, execArgv: string[] = []): Child {
-    const proc = fork(CHILD_ENTRY, [role], { execArgv, stdio: ['ignore', 2, 'inherit', 'ipc'] });
+  static start(name: string, role: string, execArgv: string[] = [], entry = CHILD_ENTRY): Child {
+    const proc = fork(entry, [role], { execArgv, stdio: ['ignore', 2, 'inherit', 'ipc'] });
     return new Child(name, proc);
   }
 
-  ask<T>(cmd: string, args?: unknown, timeoutMs = 120_000): Promise<T> {
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  ask<T>(cmd: string, args?: unknown, timeoutMs = 180_000): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -79,7 +92,7 @@ export class Child {
   }
 
   /** Asks the child to close what it holds and exit; kills it if it has not exited in time. */
-  async stop(timeoutMs = 15_000): Promise<void> {
+  async stop(timeoutMs = 60_000): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     await this.ask('exit', undefined, timeoutMs).catch(() => undefined);
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
@@ -111,6 +124,11 @@ export function serveRequests(handlers: Record<string, Handler>): void {
   });
   // The parent going away (a crashed benchmark) must not leave this child holding sockets.
   process.on('disconnect', () => process.exit(1));
+}
+
+/** In a child: pushes an event to the parent (progress, not an answer). */
+export function emitEvent(event: string, data: unknown): void {
+  process.send?.({ event, data } satisfies Pushed);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
