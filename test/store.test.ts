@@ -101,7 +101,7 @@ describe('positions through the gateway', () => {
     expect(last[0]!.latitude).toBeCloseTo(36.651216, 6);
   });
 
-  it('removes duplicates: a resent location is acknowledged again but stored once', async () => {
+  it('removes duplicates: a resent location is acknowledged again but stored once, on the same connection and after a reconnect', async () => {
     fg = await gatewayOn(db.url);
     const t = await TestTerminal.connect(fg.ports.gateway, '013900000102');
     cleanup.push(() => t.close());
@@ -110,8 +110,18 @@ describe('positions through the gateway', () => {
     const a = t.send(0x0200, body, 900);
     await t.reply8001(a, 0x0200);
     t.received.length = 0;
+    // Same connection: the gateway remembers the frame and answers without writing it again.
     t.send(0x0200, body, 900);
     await t.reply8001(900, 0x0200);
+    expect(fg.storage!.writer.counts.duplicates).toBe(0);
+    // New connection (the ack was lost with the old one): the database's unique key drops it.
+    t.close();
+    const t2 = await TestTerminal.connect(fg.ports.gateway, '013900000102');
+    cleanup.push(() => t2.close());
+    t2.authCode = t.authCode;
+    expect((await t2.authenticate()).body?.result).toBe(0);
+    t2.send(0x0200, body, 900);
+    await t2.reply8001(900, 0x0200);
     const rows = await fg.storage!.sql.query<{ n: number }>(`select count(*)::int as n from positions where terminal = '013900000102'`);
     expect(rows[0]!.n).toBe(1);
     expect(fg.storage!.writer.counts.duplicates).toBe(1);

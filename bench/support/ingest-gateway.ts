@@ -2,6 +2,8 @@
  * The gateway under test, in its own process: `startFleetgate` as `fleetgate serve` runs it —
  * embedded MQTT broker with the normal PublishPipeline behind the store, the SQL terminal store,
  * the batched position writer — on free ports, log silent, per-connection frame rate raised.
+ * INGEST_CONFIG='{"rules":{"enabled":false}}' adds config sections (gateway, mqtt, http, store and
+ * log stay the bench's own), to measure what a part costs.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startFleetgate, type Fleetgate } from '../../src/app.js';
@@ -38,7 +40,9 @@ export function runIngestGateway(): void {
   serveIngestRequests({
     start: async (raw) => {
       const a = raw as IngestGatewayArgs;
+      const extra = process.env.INGEST_CONFIG ? (JSON.parse(process.env.INGEST_CONFIG) as ConfigInput) : {};
       const config = loadConfig({
+        ...extra,
         gateway: { host: '127.0.0.1', port: 0, maxFramesPerSecond: 10_000 },
         mqtt: { embeddedPort: 0, clientId: `fg-ingest-${process.pid}` },
         http: { host: '127.0.0.1', port: 0 },

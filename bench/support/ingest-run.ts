@@ -5,7 +5,7 @@
  * closes (its writer commits what it holds), and every acknowledged position is looked up.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigInput } from '../../src/config.js';
 import type { SimulationProgress, SimulationReport } from '../../src/simulator/index.js';
@@ -33,6 +33,11 @@ export interface RunOptions {
   windowS: number;
   /** Write V8 CPU profiles of the gateway and the first simulator here. */
   profileDir?: string;
+  /**
+   * Scheduling niceness of the simulator processes (0 = same as the rest): terminals are other
+   * machines, so a run can keep them from taking the CPU the gateway and the database need.
+   */
+  simulatorNice?: number;
 }
 
 export interface RunResult {
@@ -77,6 +82,7 @@ export async function runIngest(o: RunOptions): Promise<RunResult> {
     const per = Math.ceil(o.terminals / o.simulators);
     for (let i = 0; i < o.simulators; i++) {
       const sim = IngestChild.start(`simulator ${i}`, 'simulator', i === 0 ? prof('simulator') : []);
+      if (o.simulatorNice) setPriority(sim.pid, o.simulatorNice);
       sim.onEvent = (ev, data) => {
         if (ev === 'progress') latest[i] = data as SimulationProgress;
       };

@@ -7,6 +7,7 @@ import {
   type DecodeResult, type Jt808Error, type Jt808Message,
 } from '../protocol/jt808/index.js';
 import type { GatewayContext } from './context.js';
+import { ResendMemo } from './resends.js';
 import type { Transport } from './transport.js';
 
 export type SessionState = 'connected' | 'registered' | 'online' | 'closed';
@@ -48,6 +49,8 @@ export class Session {
   private readonly decoder: Jt808StreamDecoder;
   private queue: Jt808Message[] | undefined;
   private busy = false;
+  /** Recent location frames, to answer a terminal's re-send without storing it twice. */
+  private resends: ResendMemo | undefined;
   private readonly onResult = (r: DecodeResult): void => this.handleResult(r);
 
   constructor(
@@ -247,16 +250,31 @@ export class Session {
     return undefined;
   }
 
-  /** Locations: acknowledged only when the pipeline says they are durable. */
+  /**
+   * Locations: acknowledged only when the pipeline says they are durable. A copy of a frame still
+   * on its way is answered by the original's ack; a copy of one already stored is acked at once.
+   */
   private submitLocations(m: Jt808Message): void {
+    const memo = (this.resends ??= new ResendMemo());
+    const seen = memo.check(m);
+    if (seen !== 'new') {
+      this.ctx.metrics.locationResends.inc({ outcome: seen === 'stored' ? 'acked' : 'waited' });
+      if (seen === 'stored') this.generalReply(m.serial, m.msgId, OK);
+      return;
+    }
+    const token = memo.start(m);
     const receivedAt = this.lastSeen;
     this.ctx.pipeline.submit({ message: m, receivedAt, transport: this.transport.kind }).then(
       () => {
+        memo.stored(token);
         this.generalReply(m.serial, m.msgId, OK);
         this.ctx.metrics.ackLatency.observe((this.ctx.now() - receivedAt) / 1000);
       },
       // Not durable: no acknowledgement, so the terminal keeps the data and resends it.
-      (err: unknown) => this.ctx.log.warn({ err, terminal: m.terminal, serial: m.serial }, 'location not stored; not acknowledged'),
+      (err: unknown) => {
+        memo.forget(token);
+        this.ctx.log.warn({ err, terminal: m.terminal, serial: m.serial }, 'location not stored; not acknowledged');
+      },
     );
   }
 
