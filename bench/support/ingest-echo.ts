@@ -3,10 +3,15 @@
  * and one reply down over loopback TCP, per position, with no decoding, no database and no
  * logic — a bare server that answers every 60-byte "frame" with a 20-byte "ack", and a client
  * spreading frames over many sockets at a fixed rate (as the terminals do). CPU is measured in
- * both processes (user + system), so the figure includes the kernel's TCP work.
+ * both processes (user + system), so the figure includes the kernel's TCP work, and machine-wide
+ * (/proc/stat: softirq and every other process included).
+ *
+ * With `replyAfterMs` the server holds its replies and writes them every that many
+ * milliseconds, as a gateway that acknowledges only committed batches must: the frame and its
+ * reply no longer travel together, so TCP sends its own ACKs and each side wakes twice.
  */
 import net from 'node:net';
-import { IngestChild, serveIngestRequests, sleep } from './ingest-proc.js';
+import { IngestChild, machineCpu, serveIngestRequests, sleep } from './ingest-proc.js';
 
 export interface EchoRunArgs {
   ratePerSec: number;
@@ -25,14 +30,27 @@ const ACK = 20;
 
 export function runEchoServer(): void {
   let server: net.Server | undefined;
+  let flusher: NodeJS.Timeout | undefined;
   serveIngestRequests({
-    start: () => new Promise<number>((resolve) => {
+    start: (raw) => new Promise<number>((resolve) => {
+      const replyAfterMs = (raw as { replyAfterMs?: number } | undefined)?.replyAfterMs ?? 0;
       const ack = Buffer.alloc(ACK, 1);
+      let held: net.Socket[] = [];
+      if (replyAfterMs > 0) {
+        flusher = setInterval(() => {
+          const due = held;
+          held = [];
+          for (const s of due) s.write(ack);
+        }, replyAfterMs);
+      }
       server = net.createServer({ noDelay: true }, (s) => {
         let carry = 0;
         s.on('data', (c: Buffer) => {
           carry += c.length;
-          for (; carry >= FRAME; carry -= FRAME) s.write(ack);
+          for (; carry >= FRAME; carry -= FRAME) {
+            if (replyAfterMs > 0) held.push(s);
+            else s.write(ack);
+          }
         });
         s.on('error', () => undefined);
       });
@@ -42,7 +60,10 @@ export function runEchoServer(): void {
       const u = process.cpuUsage();
       return u.user + u.system;
     },
-    exit: () => null,
+    exit: () => {
+      clearInterval(flusher);
+      return null;
+    },
   });
 }
 
@@ -87,25 +108,35 @@ export function runEchoClient(): void {
 export interface TcpFloor {
   sockets: number;
   ratePerSec: number;
+  /** 0: each reply written as its frame is read; else replies held and written every that many ms. */
+  replyAfterMs: number;
   ackedPerSec: number;
   /** CPU (client + server, user + system) per frame-and-ack round trip. */
   cpuUsPerPosition: number;
+  /** The whole machine's busy time per round trip (softirq and everything else included). */
+  machineUsPerPosition: number;
+  /** Of all cores, during the run. */
+  machineBusyPercentOfAllCores: number;
 }
 
 /** Runs the bare server and client in two processes and returns the CPU cost per round trip. */
-export async function measureTcpFloor(sockets: number, ratePerSec: number, seconds: number): Promise<TcpFloor> {
+export async function measureTcpFloor(sockets: number, ratePerSec: number, seconds: number, replyAfterMs = 0): Promise<TcpFloor> {
   const server = IngestChild.start('echo server', 'echoServer');
   const client = IngestChild.start('echo client', 'echoClient');
   try {
-    const port = await server.ask<number>('start');
+    const port = await server.ask<number>('start', { replyAfterMs });
     await client.ask('connect', { port, sockets });
     const s0 = await server.ask<number>('cpuUs');
+    const m0 = machineCpu();
     const r = await client.ask<EchoRunResult>('run', { ratePerSec, seconds } satisfies EchoRunArgs);
+    const m1 = machineCpu();
     const s1 = await server.ask<number>('cpuUs');
     return {
-      sockets, ratePerSec,
+      sockets, ratePerSec, replyAfterMs,
       ackedPerSec: Math.round(r.acked / r.seconds),
       cpuUsPerPosition: +((r.clientCpuUs + (s1 - s0)) / r.sent).toFixed(1),
+      machineUsPerPosition: +(((m1.busy - m0.busy) * 1e6) / r.sent).toFixed(1),
+      machineBusyPercentOfAllCores: Math.round((100 * (m1.busy - m0.busy)) / (m1.total - m0.total)),
     };
   } finally {
     await client.stop(5000);
