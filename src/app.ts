@@ -59,7 +59,7 @@ export async function startFleetgate(config: Readonly<Config>, log: Log, opts: S
   // Positions an earlier run spooled and never committed: replayed now that the rules and the
   // mirror listen to commits, before terminals connect.
   await storage?.writer.recover();
-  const gateway = new Gateway({ config, log, metrics, store, pipeline, bus });
+  const gateway = new Gateway({ config, log, metrics, store, pipeline, bus, ...(storage?.archive ? { archive: storage.archive } : {}) });
   const gatewayPort = await gateway.listen();
   if (config.mqtt.ingress) await gateway.attachMqttIngress();
   await subscribeCommandRequests(bus, gateway, log);

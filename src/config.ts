@@ -92,6 +92,12 @@ export const ConfigSchema = z.object({
     retentionDays: z.number().int().positive().default(400),
     /** ClickHouse mirror for analytics; unset = none. */
     clickhouseUrl: z.string().optional(),
+    /** Archive every frame read and written, byte for byte, in `raw_frames` (forensic replay). */
+    rawFrames: z.boolean().default(false),
+    /** Days of raw frames kept (native partitions; TimescaleDB's policy keeps 30). */
+    rawFramesRetentionDays: z.number().int().positive().default(30),
+    /** Raw frames held while the database is slow or away; past it the oldest are dropped, counted. */
+    rawFramesMaxBuffered: z.number().int().positive().default(200_000),
   }).prefault({}),
   rules: z.object({
     /** Evaluate geofence, behaviour and terminal-health rules on every stored position. */
@@ -139,7 +145,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
     gateway: { port: num(env.FLEETGATE_PORT), unknownTerminals: env.FLEETGATE_UNKNOWN_TERMINALS as 'register' | 'reject' | undefined },
     mqtt: { url: env.MQTT_URL || undefined, embeddedPort: num(env.FLEETGATE_MQTT_PORT), embeddedHost: env.FLEETGATE_MQTT_HOST || undefined },
     http: { port: num(env.FLEETGATE_HTTP_PORT) },
-    store: { dataDir: env.FLEETGATE_DATA_DIR || undefined, databaseUrl: env.DATABASE_URL || undefined, clickhouseUrl: env.CLICKHOUSE_URL || undefined },
+    store: {
+      dataDir: env.FLEETGATE_DATA_DIR || undefined, databaseUrl: env.DATABASE_URL || undefined, clickhouseUrl: env.CLICKHOUSE_URL || undefined,
+      rawFrames: env.FLEETGATE_RAW_FRAMES ? env.FLEETGATE_RAW_FRAMES === '1' || env.FLEETGATE_RAW_FRAMES === 'true' : undefined,
+    },
     rules: { geofencesFile: env.FLEETGATE_GEOFENCES || undefined },
     log: { level: (env.LOG_LEVEL as Config['log']['level'] | undefined) ?? undefined },
   };

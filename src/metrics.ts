@@ -37,6 +37,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     ruleCheckpoints: new Counter({ name: 'fleetgate_rule_checkpoints_total', help: 'Vehicle rule states written to the store', registers: r }),
     ruleEventStore: new Counter({ name: 'fleetgate_rule_event_store_total', help: 'Rule events written to the store, by outcome (stored, failed, dropped)', labelNames: ['result'] as const, registers: r }),
     ruleSweepSeconds: new Histogram({ name: 'fleetgate_rule_sweep_seconds', help: 'Time of one rule sweep (timers, late lanes, checkpoints)', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r }),
+    rawFrames: new Counter({ name: 'fleetgate_raw_frames_total', help: 'Frames for the raw-frame archive, by outcome (stored, dropped while the database was away)', labelNames: ['result'] as const, registers: r }),
     locationResends: new Counter({ name: 'fleetgate_location_resends_total', help: 'Location frames a terminal sent again before hearing the ack, answered without storing them twice: waited (the original was still being stored) or acked (already stored)', labelNames: ['outcome'] as const, registers: r }),
     backpressure: new Counter({ name: 'fleetgate_backpressure_total', help: 'Times reading was paused or a slow socket was dropped', labelNames: ['kind'] as const, registers: r }),
   };

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Sql } from '../store/sql.js';
+import { registerFrameRoutes } from './frames.js';
 import { registerTrackRoutes } from './tracks.js';
 import { registerGeofenceRoutes } from './geofences.js';
 import type { FenceIndex } from '../rules/geo/index.js';
@@ -88,6 +89,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   if (deps.sql) registerTrackRoutes(app, { sql: deps.sql });
+  if (deps.sql) registerFrameRoutes(app, { sql: deps.sql });
   if (deps.rules) registerRuleRoutes(app, deps.rules);
   if (deps.geofences) registerGeofenceRoutes(app, { ...deps.geofences, commands: gateway.commands, log: deps.log, httpWaitMs: deps.httpWaitMs });
   return app;

@@ -26,7 +26,7 @@ class RequestError extends Error {
 
 const bad = (code: string, message: string): RequestError => new RequestError(400, code, message);
 
-type Query = Record<string, unknown>;
+export type Query = Record<string, unknown>;
 
 /** ISO 8601 date or date-time; a date-time needs its offset (`Z` or `+08:00`), a date alone is UTC midnight. */
 export function parseIsoTime(v: unknown): Date | undefined {
@@ -45,7 +45,7 @@ export function parseIsoTime(v: unknown): Date | undefined {
   return new Date(local - (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000);
 }
 
-function parseRange(q: Query): { from: Date; to: Date } {
+export function parseRange(q: Query): { from: Date; to: Date } {
   const from = parseIsoTime(q.from);
   const to = parseIsoTime(q.to);
   if (!from || !to) throw bad('FG_ERR_BAD_RANGE', 'from and to are required ISO 8601 times with an offset, e.g. 2024-03-01T08:00:00Z');
@@ -54,14 +54,14 @@ function parseRange(q: Query): { from: Date; to: Date } {
   return { from, to };
 }
 
-function parseLimit(v: unknown): number {
+export function parseLimit(v: unknown): number {
   if (v === undefined) return TRACK_LIMITS.defaultLimit;
   const n = typeof v === 'string' && /^[0-9]{1,6}$/.test(v) ? Number(v) : NaN;
   if (!(n >= 1 && n <= TRACK_LIMITS.maxLimit)) throw bad('FG_ERR_BAD_LIMIT', `limit is an integer from 1 to ${TRACK_LIMITS.maxLimit}`);
   return n;
 }
 
-function parseTerminal(v: unknown): string {
+export function parseTerminal(v: unknown): string {
   if (typeof v !== 'string' || !TERMINAL.test(v)) throw bad('FG_ERR_BAD_TERMINAL', 'terminal id is 1–20 digits');
   // As in the header: 12 BCD digits (20 in 2019), leading zeros kept.
   return v.padStart(v.length > 12 ? 20 : 12, '0');
@@ -217,10 +217,10 @@ function trackCollection(page: TrackPage<TrackPoint | BucketPoint>, o: TrackOpti
   return { type: 'FeatureCollection', features: [line, ...points] };
 }
 
-type Handler = (req: FastifyRequest<{ Params: Record<string, string>; Querystring: Query }>, reply: FastifyReply) => Promise<unknown>;
+export type Handler = (req: FastifyRequest<{ Params: Record<string, string>; Querystring: Query }>, reply: FastifyReply) => Promise<unknown>;
 
 /** Answers a RequestError with its status and coded body; anything else stays a 500. */
-function guarded(fn: Handler): Handler {
+export function guarded(fn: Handler): Handler {
   return async (req, reply) => {
     try {
       return await fn(req, reply);

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { catalogueMarkdown } from './catalogue.js';
 import { runDecode } from './decode.js';
+import { FRAMES_USAGE, runFrames } from './frames.js';
 import { runMigrate } from './migrate.js';
 import { runServe } from './serve.js';
 import { SIMULATE_USAGE, runSimulateCli } from './simulate.js';
@@ -17,6 +18,7 @@ Usage:
   fleetgate decode [--edition …] [--lenient] < frames.txt     (one hex frame or chunk per line)
   fleetgate messages        the declared messages, fields and units, as Markdown
   fleetgate migrate         apply database migrations (DATABASE_URL, or the embedded PGlite in ./data)
+  ${FRAMES_USAGE}
 
 Options:
   --hex <hex>        a frame (with or without its 0x7e flags) or several frames
@@ -26,7 +28,7 @@ Options:
 ${SIMULATE_USAGE}
 
 Environment: DATABASE_URL (PostgreSQL/TimescaleDB; default: embedded PGlite), CLICKHOUSE_URL, MQTT_URL (external broker), FLEETGATE_PORT, FLEETGATE_HTTP_PORT, FLEETGATE_MQTT_PORT,
-FLEETGATE_UNKNOWN_TERMINALS (register|reject), LOG_LEVEL.`;
+FLEETGATE_UNKNOWN_TERMINALS (register|reject), FLEETGATE_RAW_FRAMES (1: archive every frame), LOG_LEVEL.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -50,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'serve') return runServe(rest);
   if (command === 'simulate') return runSimulateCli(rest);
   if (command === 'migrate') return runMigrate();
+  if (command === 'frames') return runFrames(rest, process.stdout, process.stderr);
   if (command === 'messages') {
     process.stdout.write(catalogueMarkdown());
     return 0;

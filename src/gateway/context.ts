@@ -4,6 +4,7 @@ import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline/types.js';
 import type { Reassembler } from '../protocol/jt808/index.js';
+import type { FrameArchive } from '../store/raw-frames.js';
 import type { TerminalStore } from '../store/types.js';
 import type { CommandService } from './commands.js';
 import type { Session } from './session.js';
@@ -17,10 +18,13 @@ export interface GatewayDeps {
   pipeline: Pipeline;
   bus: Bus;
   now?: () => number;
+  /** Every frame read and written goes here too (store.rawFrames); none = no archive. */
+  archive?: FrameArchive;
 }
 
 /** Everything a session needs, built once by the gateway and shared (never module globals). */
-export interface GatewayContext extends Required<GatewayDeps> {
+export interface GatewayContext extends Required<Omit<GatewayDeps, 'archive'>> {
+  archive: FrameArchive | undefined;
   reassembler: Reassembler;
   commands: CommandService;
   /** Online sessions by terminal. */

@@ -24,7 +24,7 @@ export class Gateway {
     const g = deps.config.gateway;
     const sessions = new Map<string, Session>();
     this.ctx = {
-      ...deps, now, sessions, all: new Set(),
+      ...deps, now, sessions, all: new Set(), archive: deps.archive,
       reassembler: new Reassembler({ timeoutMs: g.reassemblyTimeoutMs, maxBytesPerTerminal: g.reassemblyMaxBytesPerTerminal, maxBytesTotal: g.reassemblyMaxBytesTotal }),
       commands: new CommandService({ ...deps, sessions, now }),
     };

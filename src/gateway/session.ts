@@ -59,6 +59,13 @@ export class Session {
   ) {
     this.lastSeen = ctx.now();
     this.decoder = new Jt808StreamDecoder({}, ctx.config.gateway.maxFrameBytes);
+    const archive = ctx.archive;
+    if (archive) {
+      this.decoder.onFrame = (buf, start, end, r) => {
+        const terminal = r.ok ? r.message.terminal : (this.terminal ?? r.error.terminal ?? '');
+        archive.frame(terminal, 'up', r.ok ? r.message.msgId : (r.error.msgId ?? -1), buf, start, end);
+      };
+    }
     this.decoder.editionFallback = true;
   }
 
@@ -99,6 +106,7 @@ export class Session {
   /** Writes already-encoded frames (a command's retry re-sends the same bytes and serials). */
   writeFrames(frames: Buffer[], msgId: number): void {
     for (const f of frames) {
+      this.ctx.archive?.frame(this.terminal ?? '', 'down', msgId, f, 1, f.length - 1);
       if (!this.transport.write(f)) {
         this.ctx.metrics.backpressure.inc({ kind: 'slow_consumer_dropped' });
         this.close('write_backpressure');

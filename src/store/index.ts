@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import { migrate, type MigrateResult } from './migrations.js';
 import { Spool } from './spool.js';
 import { SqlTerminalStore } from './sql-store.js';
+import { RawFrameArchive } from './raw-frames.js';
 import { PgliteSql, PostgresSql, type Sql } from './sql.js';
 import { PositionWriter } from './writer.js';
 
@@ -14,6 +15,8 @@ export interface Storage {
   terminals: SqlTerminalStore;
   writer: PositionWriter;
   migration: MigrateResult;
+  /** The raw-frame archive, when `store.rawFrames` is on. */
+  archive: RawFrameArchive | undefined;
   close(): Promise<void>;
 }
 
@@ -26,7 +29,7 @@ export async function openSql(cfg: Config['store']): Promise<Sql> {
 
 /**
  * The track store: migrations at start-up, the terminal store, the batched position writer
- * with its spool, and daily partition upkeep. A spool an earlier run left is replayed by
+ * with its spool, the optional raw-frame archive, and daily partition upkeep. A spool an earlier run left is replayed by
  * `writer.recover()`, which the caller runs once whatever consumes committed rows (the rules,
  * the ClickHouse mirror) is attached, so those rows reach them too.
  */
@@ -45,18 +48,23 @@ export async function openStorage(cfg: Config['store'], log: Log, metrics: Metri
     try {
       await sql.query('select fleetgate_ensure_partitions(1, 7)');
       await sql.query('select fleetgate_drop_partitions($1)', [cfg.retentionDays]);
+      await sql.query('select fleetgate_drop_raw_partitions($1)', [cfg.rawFramesRetentionDays]);
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'partition upkeep failed; will retry');
     }
   };
   await upkeep();
+  const archive = cfg.rawFrames
+    ? new RawFrameArchive(sql, { batchMaxRows: 5000, flushEveryMs: 1000, maxBuffered: cfg.rawFramesMaxBuffered }, log, metrics)
+    : undefined;
   const timer = setInterval(() => void upkeep(), 3600_000);
   timer.unref();
   return {
-    sql, terminals: new SqlTerminalStore(sql), writer, migration,
+    sql, terminals: new SqlTerminalStore(sql), writer, migration, archive,
     async close() {
       clearInterval(timer);
       await writer.close();
+      await archive?.close();
       if (positionsSql !== sql) await positionsSql.close();
       await sql.close();
     },

@@ -18,7 +18,7 @@ const UPSERT_LAST = `
   where excluded.time > last_positions.time`;
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; \N for null. */
-function copyField(v: string | number | null): string {
+export function copyField(v: string | number | null): string {
   if (v === null) return '\\N';
   if (typeof v === 'number') return String(v);
   return v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));

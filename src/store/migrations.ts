@@ -233,6 +233,36 @@ export const MIGRATIONS: readonly Migration[] = [
       alter table vehicles add column vehicle_group text;
     `,
   },
+  {
+    version: 4,
+    name: 'raw-frame archive: direction, lookup by terminal and time, its own retention',
+    common: `
+      alter table raw_frames add column direction text not null default 'up' check (direction in ('up', 'down'));
+      create index raw_frames_terminal_time on raw_frames (terminal, received_at);
+    `,
+    native: `
+      -- Raw frames are kept for days, positions for a year or more: the raw partitions go sooner.
+      create function fleetgate_drop_raw_partitions(keep_days integer) returns integer
+      language plpgsql as $$
+      declare r record; dropped integer := 0;
+      begin
+        for r in
+          select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
+          where p.relname = 'raw_frames' and c.relname ~ '_[0-9]{8}$'
+            and to_date(right(c.relname, 8), 'YYYYMMDD') < current_date - keep_days
+        loop
+          execute format('drop table %I', r.relname);
+          dropped := dropped + 1;
+        end loop;
+        return dropped;
+      end $$;
+    `,
+    timescale: `
+      -- The retention policy of migration 1 (30 days) drops raw_frames chunks.
+      create function fleetgate_drop_raw_partitions(keep_days integer) returns integer
+        language sql as $$ select 0 $$;
+    `,
+  },
 ];
 
 /** Whether TimescaleDB can be used: installed already, or available to install. */

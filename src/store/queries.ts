@@ -259,3 +259,24 @@ export async function events(sql: Sql, q: EventsQuery): Promise<{ events: EventR
   const truncated = rows.length > q.limit;
   return { events: truncated ? rows.slice(0, q.limit) : rows, truncated };
 }
+
+export interface RawFrameRow {
+  /** Exact time text (microseconds) as stored. */
+  receivedAt: string;
+  direction: 'up' | 'down';
+  msgId: number;
+  frame: Buffer;
+}
+
+/** A terminal's archived frames (`store.rawFrames`) in the range, in the order they passed. */
+export async function rawFrames(sql: Sql, q: { terminal: string; from: Date; to: Date; limit: number }): Promise<{ frames: RawFrameRow[]; truncated: boolean }> {
+  const rows = await sql.query<RawFrameRow>(
+    `select ${TIME_TEXT('received_at')} as "receivedAt", direction, msg_id as "msgId", frame
+     from raw_frames where terminal = $1 and received_at >= $2::timestamptz and received_at < $3::timestamptz
+     order by received_at limit $4`,
+    [q.terminal, q.from.toISOString(), q.to.toISOString(), q.limit + 1],
+  );
+  const truncated = rows.length > q.limit;
+  const frames = (truncated ? rows.slice(0, q.limit) : rows).map((r) => ({ ...r, frame: Buffer.from(r.frame) }));
+  return { frames, truncated };
+}

@@ -11,7 +11,11 @@ export class Jt808StreamDecoder {
   private onResult: (r: DecodeResult) => void = () => undefined;
   /** One sink for the life of the stream: no closure allocated per chunk. */
   private readonly sink: FrameSink = {
-    frame: (buf, start, end) => this.onResult(this.decode(buf, start, end)),
+    frame: (buf, start, end) => {
+      const r = this.decode(buf, start, end);
+      this.onFrame?.(buf, start, end, r);
+      this.onResult(r);
+    },
     error: (e: CodecError) => this.onResult({ ok: false, error: { code: e.code, message: e.message } }),
   };
 
@@ -21,6 +25,12 @@ export class Jt808StreamDecoder {
   ) {
     this.frames = new FrameReader(maxFrameBytes);
   }
+
+  /**
+   * Sees every frame before its result is handed on: its escaped bytes between the flags,
+   * `buf[start, end)` (valid only during the call), and what they decoded to (the raw archive).
+   */
+  onFrame: ((buf: Buffer, start: number, end: number, r: DecodeResult) => void) | undefined;
 
   get pendingBytes(): number {
     return this.frames.pendingBytes;
