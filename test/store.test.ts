@@ -186,6 +186,32 @@ describe('positions through the gateway', () => {
   }, 60_000);
 });
 
+describe('insertPositions', () => {
+  it('stores every column exactly through COPY (PostgreSQL) and unnest (PGlite): escapes, nulls, extras', async () => {
+    const { insertPositions } = await import('../src/store/insert.js');
+    const db = await createDatabase();
+    cleanup.push(() => db.drop());
+    const rows = [
+      { terminal: '013900000777', time: Date.UTC(2026, 10, 29, 1, 2, 3), kind: 0, receivedAt: Date.UTC(2026, 10, 29, 1, 2, 4, 567), latitude: 36.651216, longitude: 117.120128,
+        altitude: -12, speed: 42.5, direction: 359, alarm: 4_294_967_295, status: 3, mileage: 1234.5, fuel: null, extras: JSON.stringify({ note: 'tab\there\nline \\ back', '0xE1': 'ab' }) },
+      { terminal: '013900000777', time: Date.UTC(2026, 10, 29, 1, 2, 13), kind: 2, receivedAt: Date.UTC(2026, 10, 29, 1, 5), latitude: -0.000001, longitude: 0,
+        altitude: 0, speed: 0, direction: 0, alarm: 0, status: 0, mileage: null, fuel: 12.25, extras: null },
+    ];
+    for (const sql of [new PostgresSql(db.url), await PgliteSql.open('memory://')]) {
+      await migrate(sql);
+      expect(await insertPositions(sql, rows)).toBe(2);
+      expect(await insertPositions(sql, rows)).toBe(0); // the duplicate key holds
+      const back = await sql.query<Record<string, unknown>>(
+        `select terminal, (extract(epoch from time) * 1000)::float8 as time, kind, (extract(epoch from received_at) * 1000)::float8 as "receivedAt",
+                latitude, longitude, altitude, speed, direction, alarm::float8 as alarm, status::float8 as status, mileage, fuel, extras::text as extras
+         from positions order by time`);
+      expect(back.map((r) => ({ ...r, time: Number(r.time), receivedAt: Number(r.receivedAt), extras: r.extras === null ? null : JSON.parse(r.extras as string) })))
+        .toEqual(rows.map((r) => ({ ...r, extras: r.extras === null ? null : JSON.parse(r.extras) })));
+      await sql.close();
+    }
+  }, 60_000);
+});
+
 describe('command log and queue in the database', () => {
   it('keeps the offline queue and logs every command with its outcome', async () => {
     const db = await createDatabase();

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { Jt808StreamDecoder, type DecodeResult, type Jt808Message } from '../../src/protocol/jt808/index.js';
-import { authFrame, locationFrame, registerFrame, terminalId } from './frames.js';
+import { authFrame, locationFrames, registerFrame, terminalId } from './frames.js';
 import { serveRequests, sleep } from './ipc.js';
 
 export interface OpenArgs {
@@ -53,14 +53,16 @@ class Conn {
   waiter: ((m: Jt808Message) => void) | undefined;
   inflight = 0;
   up = false;
-  constructor(readonly socket: net.Socket, readonly terminal: string, readonly location: Buffer) {}
+  /** Which of `locations` goes next. */
+  next = 0;
+  constructor(readonly socket: net.Socket, readonly terminal: string, readonly locations: Buffer[]) {}
 }
 
 class ClientProcess {
   private conns: Conn[] = [];
   private args!: OpenArgs;
   private registers: Buffer[] = [];
-  private locations: Buffer[] = [];
+  private locations: Buffer[][] = [];
   private readonly counts: Counts = { sent: 0, acks: 0, dropped: 0, decodeErrors: 0, cpuUs: 0 };
   private window = 0;
   private inflight = 0;
@@ -76,7 +78,7 @@ class ClientProcess {
     for (let i = 0; i < args.count; i++) {
       const t = terminalId(args.first + i);
       this.registers.push(registerFrame(t));
-      this.locations.push(locationFrame(t, args.first + i));
+      this.locations.push(locationFrames(t, args.first + i));
     }
   }
 
@@ -195,7 +197,8 @@ class ClientProcess {
       const c = this.conns[this.cursor]!;
       this.cursor = (this.cursor + 1) % this.conns.length;
       if (!c.up) continue;
-      c.socket.write(c.location);
+      c.socket.write(c.locations[c.next]!);
+      c.next = (c.next + 1) % c.locations.length;
       c.inflight++;
       this.inflight++;
       this.counts.sent++;

@@ -29,3 +29,19 @@ export function locationFrame(terminal: string, i: number): Buffer {
   };
   return encodeMessage({ msgId: 0x0200, terminal, serial: 2 + (i & 0x7fff), version: 2013, body }).frames[0]!;
 }
+
+/**
+ * `n` different 0x0200 frames for one terminal (serials and device times apart), all of one
+ * length (serials whose bytes or checksum would need escaping are skipped), sent in turn: a
+ * terminal never sends the same frame twice except as a re-send, which the gateway answers
+ * without storing it again — a bench repeating one frame would measure that shortcut.
+ */
+export function locationFrames(terminal: string, i: number, n = 16): Buffer[] {
+  const length = locationFrame(terminal, i).length;
+  const out: Buffer[] = [];
+  for (let k = 0; out.length < n; k++) {
+    const f = locationFrame(terminal, i * 64 + k);
+    if (f.length === length) out.push(f);
+  }
+  return out;
+}

@@ -31,4 +31,6 @@ export interface GatewayContext extends Required<Omit<GatewayDeps, 'archive'>> {
   sessions: Map<string, Session>;
   /** Every live session (online or not), for sweeps and limits. */
   all: Set<Session>;
+  /** Counts a frame in fleetgate_frames_total (label children cached: twice a position, every position). */
+  countFrame(msgId: number, direction: 'up' | 'down'): void;
 }

@@ -1,11 +1,35 @@
 import net from 'node:net';
 import { topics } from '../bus/types.js';
-import { Reassembler } from '../protocol/jt808/index.js';
+import { MESSAGES } from '../../protocols/jt808/index.js';
+import type { FrameTally, Metrics } from '../metrics.js';
+import { Reassembler, hexId } from '../protocol/jt808/index.js';
 import { CommandService } from './commands.js';
 import type { GatewayContext, GatewayDeps } from './context.js';
 import { MqttTransport } from './mqtt-ingress.js';
 import { Session, type SessionState } from './session.js';
 import { TcpTransport } from './tcp.js';
+
+/** Metric label for a message id: declared ids by name, the rest as "other" (bounded cardinality). */
+function msgLabel(id: number): string {
+  return MESSAGES.has(id) ? hexId(id) : 'other';
+}
+
+/** fleetgate_frames_total by message id and direction: a plain increment of the pair's tally. */
+function frameCounter(metrics: Metrics): (msgId: number, direction: 'up' | 'down') => void {
+  const tallies = new Map<number, FrameTally>();
+  return (msgId, direction) => {
+    const key = msgId * 2 + (direction === 'up' ? 0 : 1);
+    let t = tallies.get(key);
+    if (t === undefined) {
+      const labels = { msg_id: msgLabel(msgId), direction };
+      const name = `${labels.msg_id}|${direction}`;
+      t = metrics.frameTally.get(name) ?? { labels, total: 0, reported: 0 };
+      metrics.frameTally.set(name, t);
+      tallies.set(key, t);
+    }
+    t.total++;
+  };
+}
 
 /**
  * The terminal side: a TCP server (net) and MQTT ingress feeding sessions, the command service,
@@ -24,7 +48,7 @@ export class Gateway {
     const g = deps.config.gateway;
     const sessions = new Map<string, Session>();
     this.ctx = {
-      ...deps, now, sessions, all: new Set(), archive: deps.archive,
+      ...deps, now, sessions, all: new Set(), archive: deps.archive, countFrame: frameCounter(deps.metrics),
       reassembler: new Reassembler({ timeoutMs: g.reassemblyTimeoutMs, maxBytesPerTerminal: g.reassemblyMaxBytesPerTerminal, maxBytesTotal: g.reassemblyMaxBytesTotal }),
       commands: new CommandService({ ...deps, sessions, now }),
     };

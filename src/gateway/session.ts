@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../codec/index.js';
-import { MESSAGES, type Edition } from '../../protocols/jt808/index.js';
+import type { Edition } from '../../protocols/jt808/index.js';
 import { topics } from '../bus/types.js';
 import {
-  Jt808StreamDecoder, decodeBody, encodeMessage, hexId,
+  GeneralReplyEncoder, Jt808StreamDecoder, decodeBody, encodeMessage,
   type DecodeResult, type Jt808Error, type Jt808Message,
 } from '../protocol/jt808/index.js';
 import type { GatewayContext } from './context.js';
@@ -11,11 +11,6 @@ import { ResendMemo } from './resends.js';
 import type { Transport } from './transport.js';
 
 export type SessionState = 'connected' | 'registered' | 'online' | 'closed';
-
-/** Metric label for a message id: declared ids by name, the rest as "other" (bounded cardinality). */
-function msgLabel(id: number): string {
-  return MESSAGES.has(id) ? hexId(id) : 'other';
-}
 
 /** 0x8001 results (JT/T 808 §4.1). */
 const OK = 0;
@@ -51,6 +46,8 @@ export class Session {
   private busy = false;
   /** Recent location frames, to answer a terminal's re-send without storing it twice. */
   private resends: ResendMemo | undefined;
+  /** 0x8001 for this terminal and edition, header prepared (rebuilt if either changes). */
+  private replies: GeneralReplyEncoder | undefined;
   private readonly onResult = (r: DecodeResult): void => this.handleResult(r);
 
   constructor(
@@ -105,15 +102,19 @@ export class Session {
 
   /** Writes already-encoded frames (a command's retry re-sends the same bytes and serials). */
   writeFrames(frames: Buffer[], msgId: number): void {
-    for (const f of frames) {
-      this.ctx.archive?.frame(this.terminal ?? '', 'down', msgId, f, 1, f.length - 1);
-      if (!this.transport.write(f)) {
-        this.ctx.metrics.backpressure.inc({ kind: 'slow_consumer_dropped' });
-        this.close('write_backpressure');
-        return;
-      }
-      this.ctx.metrics.frames.inc({ msg_id: msgLabel(msgId), direction: 'down' });
+    for (const f of frames) if (!this.writeFrame(f, msgId)) return;
+  }
+
+  /** Writes one frame; false when the connection was closed for a full write queue. */
+  private writeFrame(f: Buffer, msgId: number): boolean {
+    this.ctx.archive?.frame(this.terminal ?? '', 'down', msgId, f, 1, f.length - 1);
+    if (!this.transport.write(f)) {
+      this.ctx.metrics.backpressure.inc({ kind: 'slow_consumer_dropped' });
+      this.close('write_backpressure');
+      return false;
     }
+    this.ctx.countFrame(msgId, 'down');
+    return true;
   }
 
   close(reason: string): void {
@@ -138,7 +139,7 @@ export class Session {
     if (!this.withinRate()) return;
     if (!r.ok) return this.onDecodeError(r.error);
     const m = r.message;
-    this.ctx.metrics.frames.inc({ msg_id: msgLabel(m.msgId), direction: 'up' });
+    this.ctx.countFrame(m.msgId, 'up');
     for (const p of m.problems ?? []) this.ctx.metrics.errors.inc({ code: p.code });
     if (m.subpackage && m.subpackage.total > 1) return this.onPart(m);
     this.enqueue(m);
@@ -350,7 +351,9 @@ export class Session {
 
   private generalReply(replySerial: number, replyMsgId: number, result: number, terminal?: string): void {
     if (!this.terminal && terminal) this.terminal = terminal;
-    this.send(0x8001, { replySerial, replyMsgId, result });
+    if (!this.terminal || this.state === 'closed') return;
+    if (this.replies?.terminal !== this.terminal || this.replies.edition !== this.edition) this.replies = new GeneralReplyEncoder(this.terminal, this.edition);
+    this.writeFrame(this.replies.encode(this.nextSerial(), replySerial, replyMsgId, result), 0x8001);
   }
 
   private publishStatus(state: 'online' | 'offline', reason?: string): void {

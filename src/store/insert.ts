@@ -24,13 +24,15 @@ export function copyField(v: string | number | null): string {
   return v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
+const DIGITS = /^[0-9]+$/;
+
+/** The batch as COPY text, one line per row (terminal ids are digits: no escaping to look for). */
 function copyText(rows: readonly PositionRow[]): string {
   let out = '';
   for (const r of rows) {
-    out += [
-      copyField(r.terminal), new Date(r.time).toISOString(), r.kind, new Date(r.receivedAt).toISOString(), r.latitude, r.longitude,
-      r.altitude, r.speed, r.direction, r.alarm, r.status, copyField(r.mileage), copyField(r.fuel), copyField(r.extras),
-    ].join('\t') + '\n';
+    out += `${DIGITS.test(r.terminal) ? r.terminal : copyField(r.terminal)}\t${new Date(r.time).toISOString()}\t${r.kind}\t${new Date(r.receivedAt).toISOString()}` +
+      `\t${r.latitude}\t${r.longitude}\t${r.altitude}\t${r.speed}\t${r.direction}\t${r.alarm}\t${r.status}` +
+      `\t${copyField(r.mileage)}\t${copyField(r.fuel)}\t${copyField(r.extras)}\n`;
   }
   return out;
 }
