@@ -31,7 +31,10 @@
  * Run: npm run bench:ingest [-- terminals windowS offeredPerSec sustainedOfferedPerSec pgliteTerminals pgliteOfferedPerSec]
  * Env: INGEST_PROFILE_DIR=dir writes V8 CPU profiles of the gateway and a simulator there;
  *      INGEST_ONLY=goal,sustained,pglite,floor runs only those parts; INGEST_STORE='{"maxInFlightBatches":4}'
- *      overrides store.*; INGEST_KEEP_DB=1 keeps the databases.
+ *      overrides store.*; INGEST_CONFIG='{"rules":{"enabled":false}}' adds config sections;
+ *      INGEST_SIM_NICE=10 runs the simulators at that niceness (terminals are other machines: keep
+ *      them from taking the gateway's CPU; the default 0 shares the cores evenly); INGEST_KEEP_DB=1
+ *      keeps the databases.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -44,7 +47,7 @@ import { copyBaseline, createDatabase, dropDatabase, type CopyBaseline } from '.
 const arg = (i: number, dflt: number): number => (process.argv[i] === undefined ? dflt : Number(process.argv[i]));
 const terminals = arg(2, 10_000);
 const windowS = arg(3, 15);
-const offeredPerSec = arg(4, 37_000);
+const offeredPerSec = arg(4, 30_000);
 const sustainedOfferedPerSec = arg(5, 6_000);
 const pgliteTerminals = arg(6, 2_000);
 const pgliteOfferedPerSec = arg(7, 8_000);
