@@ -109,6 +109,11 @@ export const ConfigSchema = z.object({
      * positions stored after a checkpoint, so this bounds that replay, not what can be lost.
      */
     checkpointEveryMs: z.number().int().positive().default(30_000),
+    /**
+     * A checkpoint's statements (1,000 vehicles each) are spread over this long, at most half the
+     * interval, so the database writing them never holds up the position batches for long.
+     */
+    checkpointSpreadMs: z.number().int().min(0).default(10_000),
     /** A late lane (positions older than the live watermark) ends after this long without data. */
     lateLaneIdleMs: z.number().int().positive().default(60_000),
     /** GeoJSON FeatureCollection of geofences loaded at start-up (besides those stored in the database). */

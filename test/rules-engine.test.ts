@@ -73,6 +73,14 @@ function engine(o: { now?: () => number; checkpoints?: CheckpointStore; threshol
   return { e, events };
 }
 
+async function waitUntil(ok: () => boolean, timeoutMs: number): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!ok()) {
+    if (performance.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const seenOf = (e: RuleEngine): { times: number[]; late: boolean[] } =>
   (e as unknown as { vehicles: Map<string, { live: { states: unknown[] } }> }).vehicles.get(TERMINAL)!.live.states[1] as { times: number[]; late: boolean[] };
 
@@ -269,6 +277,51 @@ describe.each(['postgres', 'pglite'] as const)('rule engine: checkpoints on %s',
     await b.e.sweep();
     expect(b.events.map((x) => [x.e.kind, x.e.terminal])).toEqual([['test.silence', driving]]);
   });
+
+  it('spreads a sweep\'s checkpoint over checkpointSpreadMs in the background, and writes the rest at once on close', async () => {
+    const store = new SqlCheckpointStore(sql);
+    const saves: { at: number; n: number }[] = [];
+    const timed: CheckpointStore = {
+      load: (t) => store.load(t), positionsBetween: (...a) => store.positionsBetween(...a), watermarks: (t) => store.watermarks(t),
+      save: async (items) => {
+        saves.push({ at: performance.now(), n: items.length });
+        await store.save(items);
+      },
+    };
+    let now = at(0);
+    const e = new RuleEngine({
+      rules: [fastRule, seenRule] as Rule[], thresholds: new ThresholdTable(), onEvent: () => undefined, checkpoints: timed,
+      now: () => now, checkpointEveryMs: 1000, checkpointSpreadMs: 400,
+    });
+    const prefix = kind === 'postgres' ? '0141' : '0142';
+    const rows = Array.from({ length: 3000 }, (_, i) => speeds([50], 0, `${prefix}${String(i).padStart(8, '0')}`)[0]!);
+    e.submit(rows);
+    await e.idle();
+    now += 1000;
+    const t0 = performance.now();
+    await e.sweep(); // starts the checkpoint and returns: the sweep (timers) is not held up
+    expect(performance.now() - t0).toBeLessThan(150);
+    await waitUntil(() => saves.length === 3, 10_000);
+    expect(saves.map((x) => x.n)).toEqual([1000, 1000, 1000]);
+    // 400 ms over 3 slices: about 133 ms between statements.
+    expect(saves[1]!.at - saves[0]!.at).toBeGreaterThanOrEqual(120);
+    expect(saves[2]!.at - saves[1]!.at).toBeGreaterThanOrEqual(120);
+    // The third statement was sent; once it commits every state is stored.
+    const count = async (): Promise<number> => (await sql.query<{ n: number }>(`select count(*)::int as n from rule_state where terminal like '${prefix}%'`))[0]!.n;
+    for (let k = 0; k < 200 && (await count()) < 3000; k++) await new Promise((r) => setTimeout(r, 10));
+    expect(await count()).toBe(3000);
+
+    // Close during a spread checkpoint: the remaining slices go at once.
+    e.submit(rows.map((r) => ({ ...r, time: r.time + 1000, receivedAt: r.receivedAt + 1000 })));
+    await e.idle();
+    now += 1000;
+    saves.length = 0;
+    await e.sweep();
+    const c0 = performance.now();
+    await e.close();
+    expect(saves.map((x) => x.n)).toEqual([1000, 1000, 1000]);
+    expect(performance.now() - c0).toBeLessThan(2000);
+  }, 30_000);
 
   it('never lets an older checkpoint replace a newer one', async () => {
     const store = new SqlCheckpointStore(sql);

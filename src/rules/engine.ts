@@ -41,6 +41,12 @@ export interface RuleEngineOptions {
   log?: Log;
   now?: () => number;
   checkpointEveryMs?: number;
+  /**
+   * A sweep's checkpoint is written in the background, its slices spread over this long (0: back
+   * to back): ten thousand states at once kept the database busy for seconds, and the position
+   * batches committing meanwhile — so the terminals' acknowledgements — waited.
+   */
+  checkpointSpreadMs?: number;
   lateLaneIdleMs?: number;
   /** A vehicle silent this long is checked against the store before its timers run. */
   ownershipCheckAfterMs?: number;
@@ -142,7 +148,7 @@ export class RuleEngine {
   private readonly rules: readonly Rule[];
   private readonly builder: FixBuilder;
   private readonly now: () => number;
-  private readonly o: Required<Pick<RuleEngineOptions, 'checkpointEveryMs' | 'lateLaneIdleMs' | 'ownershipCheckAfterMs' | 'evictAfterMs'>>;
+  private readonly o: Required<Pick<RuleEngineOptions, 'checkpointEveryMs' | 'checkpointSpreadMs' | 'lateLaneIdleMs' | 'ownershipCheckAfterMs' | 'evictAfterMs'>>;
   private readonly out: EventOut;
   private lane: Lane | null = null;
   private replaying = false;
@@ -151,6 +157,8 @@ export class RuleEngine {
   private lastCheckpoint = 0;
   private readonly startedMs: number;
   private checkpointing: Promise<void> | undefined;
+  /** Set by close(): a spread checkpoint in progress writes its remaining slices at once. */
+  private closing = false;
   readonly stats: RuleEngineStats = { vehicles: 0, positions: 0, late: 0, skipped: 0, replayed: 0, events: 0, checkpointsWritten: 0 };
 
   constructor(private readonly opts: RuleEngineOptions) {
@@ -161,6 +169,7 @@ export class RuleEngine {
     this.now = opts.now ?? Date.now;
     this.o = {
       checkpointEveryMs: opts.checkpointEveryMs ?? 30_000,
+      checkpointSpreadMs: Math.min(opts.checkpointSpreadMs ?? 0, (opts.checkpointEveryMs ?? 30_000) / 2),
       lateLaneIdleMs: opts.lateLaneIdleMs ?? 60_000,
       ownershipCheckAfterMs: opts.ownershipCheckAfterMs ?? 60_000,
       evictAfterMs: opts.evictAfterMs ?? 3_600_000,
@@ -231,23 +240,30 @@ export class RuleEngine {
     }
     // In slices: one query per 5,000 silent vehicles.
     for (let i = 0; i < toCheck.length; i += 5000) await this.checkOwnership(toCheck.slice(i, i + 5000), now);
-    if (now - this.lastCheckpoint >= this.o.checkpointEveryMs) await this.checkpoint();
+    if (now - this.lastCheckpoint >= this.o.checkpointEveryMs && !this.checkpointing) {
+      if (this.o.checkpointSpreadMs > 0) {
+        this.checkpoint(this.o.checkpointSpreadMs).catch((e: Error) => this.opts.log?.warn({ err: e.message }, 'rule checkpoint failed'));
+      }
+      else await this.checkpoint();
+    }
   }
 
   /**
    * Writes the checkpoints of every vehicle changed since the last one, in slices of
    * `CHECKPOINT_SLICE` (one statement each, the event loop free between them: serialising ten
-   * thousand states at once held a gateway's sockets for a second).
+   * thousand states at once held a gateway's sockets for a second), `spreadMs` apart in all.
    */
-  async checkpoint(): Promise<void> {
+  async checkpoint(spreadMs = 0): Promise<void> {
     if (!this.opts.checkpoints) return;
     while (this.checkpointing) await this.checkpointing;
     this.lastCheckpoint = this.now();
     const due: Vehicle[] = [];
     for (const v of this.vehicles.values()) if (v.dirty && v.waiting === null) due.push(v);
     if (due.length === 0) return;
+    const pauseMs = spreadMs / Math.ceil(due.length / CHECKPOINT_SLICE);
     const write = async (): Promise<void> => {
       for (let i = 0; i < due.length; i += CHECKPOINT_SLICE) {
+        if (i > 0 && pauseMs > 0 && !this.closing) await new Promise((r) => setTimeout(r, pauseMs));
         const slice = due.slice(i, i + CHECKPOINT_SLICE).filter((v) => v.dirty && v.waiting === null && this.vehicles.get(v.terminal) === v);
         const items = slice.map((v) => this.snapshot(v));
         for (const v of slice) v.dirty = false;
@@ -299,6 +315,7 @@ export class RuleEngine {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.idle();
     await this.checkpoint();
   }

@@ -72,7 +72,7 @@ export class RulesService {
       rules: (deps.rules ?? standardRules)(fences), thresholds, fences, log,
       ...(checkpoints && directory ? { checkpoints, vehicles: directory } : {}),
       onEvent: (e, replayed) => recorder.record(e, replayed),
-      checkpointEveryMs: config.rules.checkpointEveryMs, lateLaneIdleMs: config.rules.lateLaneIdleMs,
+      checkpointEveryMs: config.rules.checkpointEveryMs, checkpointSpreadMs: config.rules.checkpointSpreadMs, lateLaneIdleMs: config.rules.lateLaneIdleMs,
       ...(deps.now ? { now: deps.now } : {}),
     });
     // Vehicles last seen driving (ACC on) in the last hour are loaded now, not when they next

@@ -30,7 +30,7 @@ export interface RawFrameOptions {
   /** Rows written per COPY at most; a flush also happens every `flushEveryMs`. */
   batchMaxRows: number;
   flushEveryMs: number;
-  /** Rows held while the database is slow or away; past it the oldest are dropped, counted. */
+  /** Rows held while the database is slow or away; past it the oldest tenth is dropped, counted. */
   maxBuffered: number;
 }
 
@@ -40,7 +40,7 @@ export interface RawFrameOptions {
  * retention), for forensic replay — `GET /api/terminals/{id}/frames` and `fleetgate frames`
  * decode them again with today's decoder. It is not on the acknowledgement path: rows are buffered
  * and written with COPY every second; while the database is away they wait (bounded, the oldest
- * dropped and counted in `fleetgate_raw_frames_total{result="dropped"}`) and go in when it returns.
+ * tenth dropped when full, counted in `fleetgate_raw_frames_total{result="dropped"}`) and go in when it returns.
  */
 export class RawFrameArchive implements FrameArchive {
   private rows: RawRow[] = [];
@@ -72,7 +72,8 @@ export class RawFrameArchive implements FrameArchive {
     frame[frame.length - 1] = 0x7e;
     this.rows.push({ terminal, receivedAt: this.now(), direction, msgId, frame, seq: this.seq++ });
     if (this.rows.length > this.opts.maxBuffered) {
-      const drop = this.rows.length - this.opts.maxBuffered;
+      // A tenth at once: dropping one row per frame would move the whole buffer every time.
+      const drop = Math.max(1, this.rows.length - Math.floor(this.opts.maxBuffered * 0.9));
       this.rows.splice(0, drop);
       this.metrics.rawFrames.inc({ result: 'dropped' }, drop);
     }
