@@ -44,70 +44,68 @@ async function metric(port: number, outcome: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
+/** A gateway over `pipeline` with one authenticated terminal; `submitted()` counts what reached the pipeline since. */
+async function onlineOver(pipeline: GatedPipeline): Promise<{ t: TestTerminal; submitted: () => number }> {
+  fg = await startTestGateway({}, { pipeline: () => pipeline });
+  const t = await TestTerminal.connect(fg.ports.gateway);
+  terminals.push(t);
+  await t.online();
+  const before = pipeline.submitted.length;
+  return { t, submitted: () => pipeline.submitted.length - before };
+}
+
 describe('a terminal re-sending a location before it hears the ack', () => {
   it('a copy of a frame still being stored waits for the original: stored once, one ack answers both', async () => {
     const pipeline = new GatedPipeline();
-    fg = await startTestGateway({}, { pipeline: () => pipeline });
-    const t = await TestTerminal.connect(fg.ports.gateway);
-    terminals.push(t);
-    await t.online();
-    const before = pipeline.submitted.length;
+    const { t, submitted } = await onlineOver(pipeline);
     const s = t.send(0x0200, t.location());
     t.send(0x0200, t.location(), s); // §2.4 re-send: same serial, same bytes
     t.send(0x0200, t.location(), s);
-    await waitFor(() => pipeline.submitted.length > before, 2000, 'the original submitted');
+    await waitFor(() => submitted() > 0, 2000, 'the original submitted');
     await waitFor(async () => (await metric(fg!.ports.http, 'waited')) === 2, 2000, 'both copies seen');
-    expect(pipeline.submitted.length - before).toBe(1);
+    expect(submitted()).toBe(1);
     expect(acksOf(t, s)).toHaveLength(0); // nothing is acknowledged before it is durable
     pipeline.release();
     await t.expect((m) => m.msgId === 0x8001 && m.body?.replySerial === s, 2000, 'the ack');
     await new Promise((r) => setTimeout(r, 100));
     expect(acksOf(t, s)).toHaveLength(1);
-    expect(pipeline.submitted.length - before).toBe(1);
+    expect(submitted()).toBe(1);
   });
 
   it('a copy of a frame already stored is acknowledged at once and not stored again; a new position with a reused serial is stored', async () => {
     const pipeline = new GatedPipeline();
     pipeline.holding = false;
-    fg = await startTestGateway({}, { pipeline: () => pipeline });
-    const t = await TestTerminal.connect(fg.ports.gateway);
-    terminals.push(t);
-    await t.online();
-    const before = pipeline.submitted.length;
+    const { t, submitted } = await onlineOver(pipeline);
     const s = t.send(0x0200, t.location());
     await t.expect((m) => m.msgId === 0x8001 && m.body?.replySerial === s, 2000, 'the first ack');
     t.send(0x0200, t.location(), s);
     await waitFor(() => acksOf(t, s).length === 2, 2000, 'the copy acknowledged');
-    expect(pipeline.submitted.length - before).toBe(1);
-    expect(await metric(fg.ports.http, 'acked')).toBe(1);
+    expect(submitted()).toBe(1);
+    expect(await metric(fg!.ports.http, 'acked')).toBe(1);
     // Same serial, different content (a terminal that reuses serials, or wrapped at 65,536): new.
     t.send(0x0200, t.location({ time: new Date('2026-11-29T04:00:10Z') }), s);
     t.send(0x0200, t.location({ latitude: 36.7 }), s);
     await waitFor(() => acksOf(t, s).length === 4, 2000, 'both new positions acknowledged');
-    expect(pipeline.submitted.length - before).toBe(3);
+    expect(submitted()).toBe(3);
     // A batch upload whose first item equals the live report is a different frame.
     t.send(0x0704, { batchType: 0, locations: [t.location()] }, s);
     await waitFor(() => acksOf(t, s, 0x0704).length === 1, 2000, 'the batch acknowledged');
-    expect(pipeline.submitted.length - before).toBe(4);
+    expect(submitted()).toBe(4);
   });
 
   it('a frame that could not be made durable is not remembered: its re-send goes through again', async () => {
     const pipeline = new GatedPipeline();
     pipeline.holding = false;
     pipeline.failing = true;
-    fg = await startTestGateway({}, { pipeline: () => pipeline });
-    const t = await TestTerminal.connect(fg.ports.gateway);
-    terminals.push(t);
-    await t.online();
-    const before = pipeline.submitted.length;
+    const { t, submitted } = await onlineOver(pipeline);
     const s = t.send(0x0200, t.location());
-    await waitFor(() => pipeline.submitted.length - before === 1, 2000, 'submitted');
+    await waitFor(() => submitted() === 1, 2000, 'submitted');
     await new Promise((r) => setTimeout(r, 50));
     expect(acksOf(t, s)).toHaveLength(0);
     pipeline.failing = false;
     t.send(0x0200, t.location(), s);
     await t.expect((m) => m.msgId === 0x8001 && m.body?.replySerial === s, 2000, 'the re-send acknowledged');
-    expect(pipeline.submitted.length - before).toBe(2);
+    expect(submitted()).toBe(2);
   });
 });
 
