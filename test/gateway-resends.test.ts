@@ -55,7 +55,7 @@ async function onlineOver(pipeline: GatedPipeline): Promise<{ t: TestTerminal; s
 }
 
 describe('a terminal re-sending a location before it hears the ack', () => {
-  it('a copy of a frame still being stored waits for the original: stored once, one ack answers both', async () => {
+  it('a copy of a frame still being stored waits for the original: stored once, every copy answered with it', async () => {
     const pipeline = new GatedPipeline();
     const { t, submitted } = await onlineOver(pipeline);
     const s = t.send(0x0200, t.location());
@@ -67,8 +67,9 @@ describe('a terminal re-sending a location before it hears the ack', () => {
     expect(acksOf(t, s)).toHaveLength(0); // nothing is acknowledged before it is durable
     pipeline.release();
     await t.expect((m) => m.msgId === 0x8001 && m.body?.replySerial === s, 2000, 'the ack');
+    await waitFor(() => acksOf(t, s).length === 3, 2000, 'an ack for the original and each copy');
     await new Promise((r) => setTimeout(r, 100));
-    expect(acksOf(t, s)).toHaveLength(1);
+    expect(acksOf(t, s)).toHaveLength(3);
     expect(submitted()).toBe(1);
   });
 
@@ -143,5 +144,20 @@ describe('ResendMemo', () => {
     expect(b.check(frame(1, lat(1)))).toBe('new');
     expect(b.check(frame(2, lat(3)))).toBe('new'); // same serial, other latitude
     expect(b.check(frame(2, lat(2), 0x0704))).toBe('new'); // same serial and item, other message
+  });
+
+  it('counts the copies that wait for a pending frame, so each is answered with it; a failed frame answers none', () => {
+    const memo = new ResendMemo();
+    const a = memo.start(frame(7, 36.1));
+    expect(memo.check(frame(7, 36.1))).toBe('pending');
+    expect(memo.check(frame(7, 36.1))).toBe('pending');
+    expect(memo.stored(a)).toBe(2);
+    expect(memo.check(frame(7, 36.1))).toBe('stored'); // answered at once, not counted
+    expect(memo.stored(a)).toBe(0);
+    const b = memo.start(frame(8, 36.2));
+    expect(memo.check(frame(8, 36.2))).toBe('pending');
+    memo.forget(b);
+    expect(memo.stored(b)).toBe(0);
+    expect(memo.check(frame(8, 36.2))).toBe('new');
   });
 });

@@ -8,7 +8,7 @@ import type { Jt808Message } from '../protocol/jt808/index.js';
  */
 const FIRST_SLOTS = 8;
 const MAX_SLOTS = 128;
-const WIDTH = 6;
+const WIDTH = 7;
 /** Tokens are generation × TOKEN_SLOTS + slot: constant whatever the memo has grown to. */
 const TOKEN_SLOTS = MAX_SLOTS;
 const FREE = 0;
@@ -21,8 +21,8 @@ export type ResendVerdict = 'new' | 'pending' | 'stored';
  * The location frames a terminal sent last, so that a frame it sends again — same serial, same
  * content — because our 0x8001 has not reached it yet (JT/T 808 §2.4 retransmission) is not
  * stored and published a second time. While the original is still on its way to the store the
- * copy waits for the original's acknowledgement (which answers both: they share the serial);
- * once the original is durable the copy is acknowledged at once. Under overload — acks late,
+ * copy waits for it and is acknowledged with it (every frame gets its answer: a terminal may have
+ * missed the first); once the original is durable a copy is acknowledged at once. Under overload — acks late,
  * every terminal re-sending — this keeps a re-send down to its decoding instead of a full pass
  * through the store, the rules and MQTT. The database's unique key stays the guarantee across
  * connections and restarts; this is the per-connection fast path in front of it.
@@ -32,7 +32,7 @@ export type ResendVerdict = 'new' | 'pending' | 'stored';
  * position the database would deduplicate anyway.
  */
 export class ResendMemo {
-  /** Per slot: serial, kind, device time, latitude, longitude, generation × 4 + state (~200 bytes a session at first). */
+  /** Per slot: serial, kind, device time, latitude, longitude, generation × 4 + state, copies waiting (~250 bytes a session at first). */
   private slots = new Int32Array(FIRST_SLOTS * WIDTH).fill(-1);
   private next = 0;
 
@@ -40,11 +40,16 @@ export class ResendMemo {
     return this.slots.length / WIDTH;
   }
 
-  /** What this frame is: new, a copy of one still pending, or a copy of one already stored. */
+  /**
+   * What this frame is: new, a copy of one still pending (counted: the original's `stored`
+   * says how many copies wait for an answer with it), or a copy of one already stored.
+   */
   check(m: Jt808Message): ResendVerdict {
     const i = this.find(m);
     if (i < 0) return 'new';
-    return (this.slots[i + 5]! & 3) === STORED ? 'stored' : 'pending';
+    if ((this.slots[i + 5]! & 3) === STORED) return 'stored';
+    this.slots[i + 6]!++;
+    return 'pending';
   }
 
   /** Remembers a new frame as pending (the oldest slot is reused); returns its token. */
@@ -62,21 +67,27 @@ export class ResendMemo {
     s[i + 3] = first?.latitudeE6 ?? 0;
     s[i + 4] = first?.longitudeE6 ?? 0;
     s[i + 5] = gen * 4 + (first ? PENDING : FREE);
+    s[i + 6] = 0;
     return gen * TOKEN_SLOTS + slot;
   }
 
-  /** The frame is durable: copies arriving from now on are acknowledged at once. */
-  stored(token: number): void {
+  /** The frame is durable: returns how many copies waited (each is answered now); later copies are acked at once. */
+  stored(token: number): number {
     const i = this.slot(token);
-    if (i >= 0) this.slots[i + 5] = (this.slots[i + 5]! & ~3) | STORED;
+    if (i < 0) return 0;
+    this.slots[i + 5] = (this.slots[i + 5]! & ~3) | STORED;
+    const copies = this.slots[i + 6]!;
+    this.slots[i + 6] = 0;
+    return copies;
   }
 
-  /** The frame could not be made durable: a copy must go through again. */
+  /** The frame could not be made durable: neither it nor its copies are answered; a copy must go through again. */
   forget(token: number): void {
     const i = this.slot(token);
     if (i >= 0) {
       this.slots[i] = -1;
       this.slots[i + 5] = this.slots[i + 5]! & ~3;
+      this.slots[i + 6] = 0;
     }
   }
 

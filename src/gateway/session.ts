@@ -261,7 +261,7 @@ export class Session {
 
   /**
    * Locations: acknowledged only when the pipeline says they are durable. A copy of a frame still
-   * on its way is answered by the original's ack; a copy of one already stored is acked at once.
+   * on its way is acknowledged with the original; a copy of one already stored is acked at once.
    */
   private submitLocations(m: Jt808Message): void {
     const memo = (this.resends ??= new ResendMemo());
@@ -275,8 +275,7 @@ export class Session {
     const receivedAt = this.lastSeen;
     this.ctx.pipeline.submit({ message: m, receivedAt, transport: this.transport.kind }).then(
       () => {
-        memo.stored(token);
-        this.generalReply(m.serial, m.msgId, OK);
+        for (let copies = memo.stored(token); copies >= 0; copies--) this.generalReply(m.serial, m.msgId, OK);
         this.ctx.metrics.ackLatency.observe((this.ctx.now() - receivedAt) / 1000);
       },
       // Not durable: no acknowledgement, so the terminal keeps the data and resends it.
