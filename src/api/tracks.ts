@@ -61,10 +61,15 @@ export function parseLimit(v: unknown): number {
   return n;
 }
 
+/** A terminal id as stored — 12 BCD digits (20 in 2019), leading zeros kept — or undefined if it is not 1–20 digits. */
+export function normaliseTerminal(v: unknown): string | undefined {
+  return typeof v === 'string' && TERMINAL.test(v) ? v.padStart(v.length > 12 ? 20 : 12, '0') : undefined;
+}
+
 export function parseTerminal(v: unknown): string {
-  if (typeof v !== 'string' || !TERMINAL.test(v)) throw bad('FG_ERR_BAD_TERMINAL', 'terminal id is 1–20 digits');
-  // As in the header: 12 BCD digits (20 in 2019), leading zeros kept.
-  return v.padStart(v.length > 12 ? 20 : 12, '0');
+  const t = normaliseTerminal(v);
+  if (t === undefined) throw bad('FG_ERR_BAD_TERMINAL', 'terminal id is 1–20 digits');
+  return t;
 }
 
 /** `60`, `60s`, `5m`, `1h`, `1d` → seconds (1 s to 1 day). */

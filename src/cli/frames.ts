@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { replayFrame } from '../api/frames.js';
-import { parseIsoTime } from '../api/tracks.js';
+import { normaliseTerminal, parseIsoTime } from '../api/tracks.js';
 import { configFromEnv, loadConfig, type ConfigInput } from '../config.js';
 import { Jt808StreamDecoder } from '../protocol/jt808/index.js';
 import { openSql } from '../store/index.js';
@@ -26,11 +26,11 @@ export async function runFrames(args: string[], out: Writable, err: Writable, in
   const from = parseIsoTime(values.from);
   const to = parseIsoTime(values.to);
   const limit = values.limit === undefined ? 10_000 : Number(values.limit);
-  if (!values.terminal || !/^[0-9]{1,20}$/.test(values.terminal) || !from || !to || from >= to || !(Number.isInteger(limit) && limit >= 1 && limit <= 1_000_000)) {
+  const terminal = normaliseTerminal(values.terminal);
+  if (!terminal || !from || !to || from >= to || !(Number.isInteger(limit) && limit >= 1 && limit <= 1_000_000)) {
     err.write(`--terminal (digits), --from and --to (ISO 8601 with an offset, from before to) are required; --limit 1–1,000,000\n${FRAMES_USAGE}\n`);
     return 1;
   }
-  const terminal = values.terminal.padStart(values.terminal.length > 12 ? 20 : 12, '0');
   const sql = await openSql(loadConfig(input).store);
   try {
     const { frames, truncated } = await rawFrames(sql, { terminal, from, to, limit });
